@@ -1,0 +1,61 @@
+"""The base of every agent endpoint: token auth, agent look-up, idempotency."""
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.views import APIView
+
+from agents.authentication import ClientPrincipal, ClientTokenAuthentication
+from agents.idempotency import idempotent_call
+from agents.models import Agent
+
+REQUEST_ID_HEADER = OpenApiParameter(
+    "X-Request-ID",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Idempotency key: a repeat returns the first response.",
+)
+
+
+class IsClientToken(IsAuthenticated):
+    def has_permission(self, request, view):
+        return isinstance(request.user, ClientPrincipal)
+
+
+class AgentAPIView(APIView):
+    """An endpoint an agent calls with its client's bearer token.
+
+    Subclasses implement `act(request, agent)` for POST (run at most once per
+    request id) or `get`.
+    """
+
+    authentication_classes = [ClientTokenAuthentication]
+    permission_classes = [IsClientToken]
+
+    @property
+    def client(self):
+        return self.request.user.client
+
+    def get_agent(self) -> Agent:
+        raw = self.kwargs.get("agent_id", "")
+        if not str(raw).isdigit():
+            raise Http404
+        agent = Agent.objects.filter(pk=int(raw), client_id=self.client.pk).first()
+        if agent is None:
+            raise Http404
+        return agent
+
+    def post(self, request, *args, **kwargs):
+        return idempotent_call(
+            request=request,
+            client_id=self.client.pk,
+            handler=lambda: self.act(request, self.get_agent()),
+        )
+
+    def validated(self, serializer_class, data=None):
+        serializer = serializer_class(
+            data=self.request.data if data is None else data
+        )
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data

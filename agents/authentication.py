@@ -1,0 +1,73 @@
+"""Bearer-token authentication for agents and client API calls.
+
+Agents poll every few seconds, so the client behind a token is remembered in
+the process for a few seconds. A suspension or rotation in this process
+forgets it at once; other processes notice within AUTH_CACHE_SECONDS.
+"""
+
+import time
+
+from rest_framework import authentication, exceptions
+
+from agents.models import Client
+from agents.tokens import token_hash, token_prefix
+
+AUTH_CACHE_SECONDS = 5.0
+_clients_by_hash: dict[str, tuple[float, Client]] = {}
+
+
+class ClientPrincipal:
+    """The authenticated caller of a token-authenticated request."""
+
+    is_authenticated = True
+    is_staff = False
+
+    def __init__(self, client: Client):
+        self.client = client
+
+    def __str__(self):
+        return f"client:{self.client.pk}"
+
+
+def client_cache_clear() -> None:
+    _clients_by_hash.clear()
+
+
+def client_for_token(token: str) -> Client | None:
+    digest = token_hash(token)
+    cached = _clients_by_hash.get(digest)
+    now = time.monotonic()
+    if cached and cached[0] > now:
+        return cached[1]
+
+    client = Client.objects.filter(
+        token_prefix=token_prefix(token), token_hash=digest
+    ).first()
+    if client is not None:
+        _clients_by_hash[digest] = (now + AUTH_CACHE_SECONDS, client)
+    return client
+
+
+class ClientTokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Malformed Authorization header.")
+
+        try:
+            token = header[1].decode()
+        except UnicodeDecodeError:
+            raise exceptions.AuthenticationFailed("Malformed token.")
+        client = client_for_token(token)
+        if client is None:
+            raise exceptions.AuthenticationFailed("Unknown token.")
+        if not client.is_active:
+            raise exceptions.PermissionDenied("This client is suspended.")
+        return ClientPrincipal(client), token
+
+    def authenticate_header(self, request):
+        return self.keyword

@@ -1,0 +1,133 @@
+"""Idempotent POSTs: a repeated request id gets the first response back.
+
+1. Claim (client, path, key) by inserting a row; the unique constraint
+   decides the race, so exactly one of many concurrent repeats proceeds.
+2. A loser reads the winner's row: a different body is 422, a row still
+   processing is 409, a finished one is replayed with Idempotent-Replayed.
+3. The winner runs the handler in a transaction and stores its response;
+   if the handler fails the claim is released so a retry can run.
+"""
+
+import hashlib
+import json
+import logging
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework import status
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from agents.models import IdempotencyKey
+from spotopt.errors import error_body
+
+logger = logging.getLogger(__name__)
+
+KEY_MAX_LENGTH = 128
+# A claim older than this belongs to a process that died mid-request.
+ABANDONED_CLAIM_SECONDS = 120
+
+
+def request_key(request) -> str:
+    key = request.headers.get("X-Request-ID", "")
+    if not key and isinstance(request.data, dict):
+        body_key = request.data.get("request_id")
+        if isinstance(body_key, (str, int)):
+            key = str(body_key)
+    return key.strip()[:KEY_MAX_LENGTH]
+
+
+def body_digest(data) -> str:
+    try:
+        canonical = json.dumps(data, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        canonical = repr(data)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def idempotent_call(*, request, client_id: int, handler) -> Response:
+    """Run handler() at most once per request id, path and client."""
+    key = request_key(request)
+    if not key:
+        with transaction.atomic():
+            return handler()
+
+    digest = body_digest(request.data)
+    claim = _claim(client_id, request.path, key, digest)
+    if not isinstance(claim, IdempotencyKey):
+        return claim
+
+    try:
+        with transaction.atomic():
+            response = handler()
+    except Exception:
+        IdempotencyKey.objects.filter(pk=claim.pk).delete()
+        raise
+    if response.status_code >= 500:
+        IdempotencyKey.objects.filter(pk=claim.pk).delete()
+        return response
+
+    stored = json.loads(JSONRenderer().render(response.data) or b"null")
+    IdempotencyKey.objects.filter(pk=claim.pk).update(
+        state=IdempotencyKey.State.DONE,
+        response_status=response.status_code,
+        response_body=stored,
+    )
+    return response
+
+
+def _claim(client_id, path, key, digest):
+    try:
+        with transaction.atomic():
+            return IdempotencyKey.objects.create(
+                client_id=client_id, path=path, key=key, body_hash=digest
+            )
+    except IntegrityError:
+        pass
+
+    existing = IdempotencyKey.objects.filter(
+        client_id=client_id, path=path, key=key
+    ).first()
+    if existing is None:
+        # Released by a failed first attempt a moment ago: try once more.
+        return _claim(client_id, path, key, digest)
+    if existing.body_hash != digest:
+        return Response(
+            error_body(
+                "idempotency_key_reused",
+                "This request id was used with a different body.",
+            ),
+            status=status.HTTP_422_UNPROCESSABLE_ENTITY,
+        )
+    if existing.state == IdempotencyKey.State.PROCESSING:
+        return _still_processing(existing)
+
+    response = Response(existing.response_body, status=existing.response_status)
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _still_processing(existing: IdempotencyKey):
+    abandoned_before = timezone.now() - timedelta(seconds=ABANDONED_CLAIM_SECONDS)
+    if existing.created_at < abandoned_before:
+        taken = IdempotencyKey.objects.filter(
+            pk=existing.pk, created_at=existing.created_at
+        ).update(created_at=timezone.now())
+        if taken:
+            logger.warning("Took over abandoned request id %s", existing.key)
+            existing.refresh_from_db()
+            return existing
+    response = Response(
+        error_body("request_in_progress", "The first request with this id is "
+                   "still being processed."),
+        status=status.HTTP_409_CONFLICT,
+    )
+    response["Retry-After"] = "1"
+    return response
+
+
+def idempotency_keys_prune(*, older_than_hours: int) -> int:
+    cutoff = timezone.now() - timedelta(hours=older_than_hours)
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

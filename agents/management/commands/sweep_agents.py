@@ -1,0 +1,18 @@
+from django.core.management.base import BaseCommand
+
+from agents.services import agents_mark_offline
+from instances.services.emergencies import replicas_retire_expired
+from instances.services.sweeps import commands_expire
+
+
+class Command(BaseCommand):
+    help = "Mark silent agents offline, expire commands, retire old replicas."
+
+    def handle(self, *args, **options):
+        offline = agents_mark_offline()
+        expired = commands_expire()
+        retired = replicas_retire_expired()
+        self.stdout.write(
+            f"{offline} agents marked offline, {expired} commands expired, "
+            f"{retired} replicas retired."
+        )

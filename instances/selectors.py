@@ -1,0 +1,155 @@
+"""Reads about instances and the pools an agent may run in."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from instances.models import EmergencyEvent, Instance, Replica, Switch
+from pricing.models import RawPriceReport, SpotPool
+from pricing.selectors import pool_boot_seconds
+
+ACCEPTABLE_TYPES_LOOKBACK_HOURS = 24
+
+
+def agent_acceptable_types(*, agent) -> list[str]:
+    """The agent's own type plus every type it reported prices for lately."""
+    since = timezone.now() - timedelta(hours=ACCEPTABLE_TYPES_LOOKBACK_HOURS)
+    reported = (
+        RawPriceReport.objects.filter(
+            agent_id=agent.pk,
+            price_type=RawPriceReport.PriceType.SPOT,
+            received_at__gte=since,
+        )
+        .values_list("instance_type", flat=True)
+        .distinct()
+    )
+    types = {agent.instance_type, *reported}
+    return sorted(t for t in types if t)
+
+
+def pools_acceptable(*, agent, exclude_pool_ids=(), exclude_azs=()) -> list[SpotPool]:
+    pools = SpotPool.objects.filter(
+        region=agent.region, instance_type__in=agent_acceptable_types(agent=agent)
+    ).exclude(pk__in=list(exclude_pool_ids))
+    if exclude_azs:
+        pools = pools.exclude(az__in=list(exclude_azs))
+    return list(pools)
+
+
+def pool_choose_uncorrelated(*, agent, current: Instance | None) -> SpotPool | None:
+    """A pool unlikely to be reclaimed with the current one.
+
+    Another availability zone is required; another instance family is
+    preferred; then the cheapest known price.
+    """
+    current_pool = current.pool if current else None
+    current_az = current.az if current else agent.az
+    family = (current.instance_type if current else agent.instance_type).split(".")[0]
+    candidates = [
+        pool
+        for pool in pools_acceptable(
+            agent=agent, exclude_pool_ids=[current_pool.pk] if current_pool else []
+        )
+        if pool.az != current_az
+    ]
+    if not candidates:
+        return None
+    return min(
+        candidates,
+        key=lambda pool: (
+            pool.family == family,
+            pool.latest_price is None,
+            pool.latest_price or 0,
+            pool.pool_id,
+        ),
+    )
+
+
+def pool_choose_fastest(
+    *,
+    agent,
+    exclude_pool_ids=(),
+    preferred_az: str = "",
+    exclude_azs=(),
+) -> SpotPool | None:
+    """The acceptable pool with the fastest measured boot, then the cheapest."""
+    candidates = pools_acceptable(
+        agent=agent, exclude_pool_ids=exclude_pool_ids, exclude_azs=exclude_azs
+    )
+    if not candidates:
+        return None
+    return min(
+        candidates,
+        key=lambda pool: (
+            bool(preferred_az) and pool.az != preferred_az,
+            pool_boot_seconds(pool),
+            pool.latest_price is None,
+            pool.latest_price or 0,
+            pool.pool_id,
+        ),
+    )
+
+
+def instance_find(*, agent_id: int, instance_id: str) -> Instance | None:
+    if not instance_id:
+        return None
+    return (
+        Instance.objects.filter(agent_id=agent_id)
+        .filter(instance_id=instance_id)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def replica_ready(*, agent_id: int) -> Replica | None:
+    return (
+        Replica.objects.select_related("instance")
+        .filter(
+            agent_id=agent_id,
+            status=Replica.Status.READY,
+            instance__state=Instance.State.RUNNING_REPLICA,
+        )
+        .order_by("-ready_at")
+        .first()
+    )
+
+
+def replica_launching(*, agent_id: int) -> Replica | None:
+    return (
+        Replica.objects.select_related("instance")
+        .filter(agent_id=agent_id, status=Replica.Status.LAUNCHING)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def replicas_active(*, agent_id: int):
+    return Replica.objects.select_related("instance", "instance__pool").filter(
+        agent_id=agent_id,
+        status__in=[Replica.Status.LAUNCHING, Replica.Status.READY],
+    )
+
+
+def switch_in_progress(*, agent_id: int) -> Switch | None:
+    return Switch.objects.filter(
+        agent_id=agent_id,
+        status__in=[Switch.Status.LAUNCHING, Switch.Status.PROMOTING],
+    ).first()
+
+
+def emergency_open(*, agent_id: int, kind: str) -> EmergencyEvent | None:
+    return (
+        EmergencyEvent.objects.filter(
+            agent_id=agent_id, kind=kind, status=EmergencyEvent.Status.OPEN
+        )
+        .order_by("-received_at")
+        .first()
+    )
+
+
+def instances_to_terminate(*, agent_id: int):
+    return Instance.objects.filter(
+        agent_id=agent_id,
+        state__in=[Instance.State.ZOMBIE, Instance.State.TERMINATING],
+        instance_id__isnull=False,
+    ).order_by("state_changed_at")

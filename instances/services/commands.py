@@ -1,0 +1,213 @@
+"""The per-agent command queue: enqueue, poll, and the idle-poll shortcut.
+
+An idle poll is the most frequent request the server gets, so the queue
+keeps a generation number per agent in the cache: every enqueue bumps it,
+and a poll that found the queue empty remembers the generation it saw. The
+next poll with the same generation answers from the cache alone.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from instances.models import Command
+from spotopt.events import event_publish
+
+logger = logging.getLogger(__name__)
+
+IDLE_MARKER_MAX_SECONDS = 60
+
+
+def _generation_key(agent_id: int) -> str:
+    return f"cmdq:gen:{agent_id}"
+
+
+def _idle_key(agent_id: int) -> str:
+    return f"cmdq:idle:{agent_id}"
+
+
+def command_queue_touch(*, agent_id: int) -> None:
+    """Invalidate the idle marker now and again after the commit.
+
+    The bump inside the transaction stops a poll from trusting an old marker;
+    the bump after the commit stops a poll that ran between the two from
+    caching an empty answer it read before the commit.
+    """
+    _bump(agent_id)
+    transaction.on_commit(lambda: _bump(agent_id))
+
+
+def _bump(agent_id: int) -> None:
+    key = _generation_key(agent_id)
+    cache.add(key, 0, timeout=None)
+    try:
+        cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, timeout=None)
+
+
+def command_enqueue(
+    *,
+    agent,
+    command_type: str,
+    params: dict | None = None,
+    priority: int = Command.Priority.SCHEDULED,
+    instance=None,
+    switch=None,
+    delay_seconds: int = 0,
+    ttl_seconds: int | None = None,
+) -> Command:
+    now = timezone.now()
+    available_at = now + timedelta(seconds=delay_seconds)
+    ttl = ttl_seconds or settings.COMMAND_TTL_SECONDS
+    command = Command.objects.create(
+        agent=agent,
+        client_id=agent.client_id,
+        command_type=command_type,
+        priority=priority,
+        params=params or {},
+        instance=instance,
+        switch=switch,
+        created_at=now,
+        available_at=available_at,
+        expires_at=available_at + timedelta(seconds=ttl),
+    )
+    command_queue_touch(agent_id=agent.pk)
+    event_publish(
+        client_id=agent.client_id,
+        event_type="command.queued",
+        payload=_command_event(command),
+    )
+    logger.info(
+        "Queued %s (priority %s) for agent %s as %s",
+        command_type, priority, agent.pk, command.request_id,
+    )
+    return command
+
+
+def _command_event(command: Command) -> dict:
+    return {
+        "command_id": command.pk,
+        "agent_id": command.agent_id,
+        "command_type": command.command_type,
+        "status": command.status,
+        "priority": command.priority,
+    }
+
+
+def command_poll(*, agent_id: int) -> list[Command]:
+    """Return the agent's open commands, highest priority first, then oldest.
+
+    Delivery is at least once: an open command is handed out on every poll
+    until a result arrives or it expires; agents dedupe by request id.
+    """
+    generation_key, idle_key = _generation_key(agent_id), _idle_key(agent_id)
+    cached = cache.get_many([generation_key, idle_key])
+    generation = cached.get(generation_key, 0)
+    if idle_key in cached and cached[idle_key] == generation:
+        return []
+
+    now = timezone.now()
+    open_commands = list(
+        Command.objects.filter(
+            agent_id=agent_id,
+            status__in=[Command.Status.PENDING, Command.Status.DELIVERED],
+            expires_at__gt=now,
+        ).order_by("-priority", "created_at", "id")
+    )
+    ready = [command for command in open_commands if command.available_at <= now]
+    if not ready:
+        _remember_idle(idle_key, generation, open_commands, now)
+        return []
+
+    _mark_delivered(ready, now)
+    return ready
+
+
+def _remember_idle(idle_key, generation, waiting: list[Command], now) -> None:
+    timeout = IDLE_MARKER_MAX_SECONDS
+    if waiting:
+        first_due = min(command.available_at for command in waiting)
+        timeout = min(timeout, max(1, int((first_due - now).total_seconds())))
+    cache.set(idle_key, generation, timeout=timeout)
+
+
+def _mark_delivered(commands: list[Command], now) -> None:
+    lease_until = now + timedelta(seconds=settings.COMMAND_LEASE_SECONDS)
+    first_time = [c.pk for c in commands if c.status == Command.Status.PENDING]
+    if first_time:
+        Command.objects.filter(
+            pk__in=first_time, status=Command.Status.PENDING
+        ).update(
+            status=Command.Status.DELIVERED,
+            delivered_at=now,
+            lease_until=lease_until,
+        )
+    for command in commands:
+        if command.status == Command.Status.PENDING:
+            command.status = Command.Status.DELIVERED
+            command.delivered_at = now
+            command.lease_until = lease_until
+        command.delivery_count += 1
+
+
+def command_pending_count(*, agent_id: int) -> int:
+    return Command.objects.filter(
+        agent_id=agent_id,
+        status__in=[Command.Status.PENDING, Command.Status.DELIVERED],
+        expires_at__gt=timezone.now(),
+    ).count()
+
+
+def command_close(
+    *,
+    command: Command,
+    succeeded: bool,
+    message: str = "",
+    result: dict | None = None,
+    status: str | None = None,
+) -> bool:
+    """Record the command's outcome once. Returns False if it was closed."""
+    final = status or (
+        Command.Status.SUCCEEDED if succeeded else Command.Status.FAILED
+    )
+    updated = Command.objects.filter(
+        pk=command.pk,
+        status__in=[Command.Status.PENDING, Command.Status.DELIVERED],
+    ).update(
+        status=final,
+        completed_at=timezone.now(),
+        message=message[:2000],
+        result=result or {},
+    )
+    if not updated:
+        return False
+
+    command.status = final
+    command_queue_touch(agent_id=command.agent_id)
+    event_publish(
+        client_id=command.client_id,
+        event_type="command.progress",
+        payload=_command_event(command),
+    )
+    return True
+
+
+def commands_open_for(*, agent_id: int, command_type: str | None = None):
+    queryset = Command.objects.filter(
+        agent_id=agent_id,
+        status__in=[Command.Status.PENDING, Command.Status.DELIVERED],
+    )
+    if command_type:
+        queryset = queryset.filter(command_type=command_type)
+    return queryset
+
+
+def commands_in_flight_q(now) -> Q:
+    """Commands an agent is executing now: delivered, lease not ended."""
+    return Q(status=Command.Status.DELIVERED, lease_until__gt=now)

@@ -1,0 +1,366 @@
+"""Rebalance recommendations, termination notices and emergency replicas."""
+
+import logging
+import time
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from agents.models import Agent
+from instances.models import Command, EmergencyEvent, Instance, Replica, Switch
+from instances.selectors import (
+    instance_find,
+    pool_choose_fastest,
+    pool_choose_uncorrelated,
+    replica_launching,
+    replica_ready,
+    replicas_active,
+)
+from instances.services.launches import (
+    instance_promote_request,
+    instance_terminate_request,
+    replica_create,
+)
+from instances.services.lifecycle import instance_current_primary
+from instances.services.switching import agent_lock
+from notifications.models import Notification
+from notifications.services import notification_create
+from spotopt.events import event_publish
+
+logger = logging.getLogger(__name__)
+
+# Risk reported for an instance under a rebalance recommendation: AWS sends
+# one when it sees elevated risk, and about half of them turn into notices.
+REBALANCE_RISK_SCORE = 0.5
+
+
+class NoInstance(Exception):
+    """The agent has no instance that the notice could be about."""
+
+
+def _notice_instance(agent, instance_id: str) -> Instance:
+    instance = instance_find(agent_id=agent.pk, instance_id=instance_id)
+    if instance is None or instance.is_retired:
+        instance = instance_current_primary(agent_id=agent.pk)
+    if instance is None:
+        raise NoInstance("The agent has no running instance.")
+    return instance
+
+
+def _open_event(agent, instance, kind, detected_at, deadline=None):
+    """Create the open event, or return (existing, False) for a repeat."""
+    try:
+        with transaction.atomic():
+            event = EmergencyEvent.objects.create(
+                agent=agent,
+                client_id=agent.client_id,
+                instance=instance,
+                kind=kind,
+                detected_at=detected_at,
+                deadline=deadline,
+            )
+            return event, True
+    except IntegrityError:
+        event = EmergencyEvent.objects.get(
+            instance=instance, kind=kind, status=EmergencyEvent.Status.OPEN
+        )
+        EmergencyEvent.objects.filter(pk=event.pk).update(
+            notice_count=event.notice_count + 1
+        )
+        return event, False
+
+
+def rebalance_record(
+    *, agent_id: int, instance_id: str, detected_at: datetime | None,
+    request_id: str = "",
+) -> dict:
+    """Stage a warm replica in an uncorrelated pool; keep the primary serving."""
+    with transaction.atomic():
+        agent = agent_lock(agent_id)
+        instance = _notice_instance(agent, instance_id)
+        event, is_new = _open_event(
+            agent, instance, EmergencyEvent.Kind.REBALANCE,
+            detected_at or timezone.now(),
+        )
+        if not is_new:
+            return _rebalance_answer(event, "repeat of an open recommendation")
+
+        if agent.notice_status == Agent.NoticeStatus.NONE:
+            Agent.objects.filter(pk=agent.pk).update(
+                notice_status=Agent.NoticeStatus.REBALANCE
+            )
+        event.action, reason = _rebalance_act(agent, instance, event, request_id)
+        event.save(update_fields=["action", "replica", "command", "target_pool_id"])
+    event_publish(
+        client_id=agent.client_id,
+        event_type="emergency.rebalance",
+        payload={"agent_id": agent.pk, "event_id": event.pk,
+                 "action": event.action},
+    )
+    logger.info(
+        "Rebalance recommendation for agent %s instance %s: %s",
+        agent.pk, instance.pk, event.action,
+    )
+    return _rebalance_answer(event, reason)
+
+
+def _rebalance_act(agent, instance, event, request_id) -> tuple[str, str]:
+    if not agent.enabled:
+        return "monitor", "agent disabled; watching only"
+
+    standing = replicas_active(agent_id=agent.pk).first()
+    if standing is not None:
+        _extend_ttl(standing)
+        event.replica = standing
+        event.target_pool_id = standing.instance.pool_key
+        return "replica_staged", "a replica is already standing by"
+
+    pool = pool_choose_uncorrelated(agent=agent, current=instance)
+    if pool is None:
+        return "monitor", "no uncorrelated pool is known"
+
+    replica, command = replica_create(
+        agent=agent,
+        kind=Replica.Kind.REBALANCE,
+        mode=Instance.Mode.SPOT,
+        pool=pool,
+        priority=Command.Priority.URGENT,
+        cause=f"rebalance recommendation {event.pk}",
+        request_id=request_id,
+        ttl_seconds=settings.REBALANCE_REPLICA_TTL_SECONDS,
+    )
+    event.replica, event.command, event.target_pool_id = replica, command, pool.pool_id
+    return "replica_staged", f"warm replica staged in {pool.pool_id}"
+
+
+def _extend_ttl(replica: Replica) -> None:
+    replica.expires_at = timezone.now() + timedelta(
+        seconds=settings.REBALANCE_REPLICA_TTL_SECONDS
+    )
+    replica.save(update_fields=["expires_at"])
+
+
+def _rebalance_answer(event: EmergencyEvent, reason: str) -> dict:
+    answer = {
+        "action": event.action or "monitor",
+        "risk_score": REBALANCE_RISK_SCORE,
+        "reason": reason,
+        "event_id": event.pk,
+    }
+    if event.target_pool_id:
+        answer["target_pool_id"] = event.target_pool_id
+    return answer
+
+
+def termination_record(
+    *, agent_id: int, instance_id: str, termination_time: datetime | None,
+    request_id: str = "",
+) -> dict:
+    """Fail over before the deadline; repeated notices are one event.
+
+    1. A ready replica is promoted at once (priority 100).
+    2. A replica still launching is promoted when it reports launched.
+    3. Otherwise a replica is launched in the fastest-booting acceptable
+       pool (on demand when no pool is known) and promoted on launch.
+    """
+    started = time.perf_counter()
+    now = timezone.now()
+    deadline = termination_time or now + timedelta(
+        seconds=settings.TERMINATION_NOTICE_SECONDS
+    )
+    with transaction.atomic():
+        agent = agent_lock(agent_id)
+        instance = _notice_instance(agent, instance_id)
+        event, is_new = _open_event(
+            agent, instance, EmergencyEvent.Kind.TERMINATION, now, deadline
+        )
+        if not is_new:
+            return _termination_answer(event, "already_handled")
+
+        Agent.objects.filter(pk=agent.pk).update(
+            notice_status=Agent.NoticeStatus.TERMINATION, notice_deadline=deadline
+        )
+        EmergencyEvent.objects.filter(
+            instance=instance,
+            kind=EmergencyEvent.Kind.REBALANCE,
+            status=EmergencyEvent.Status.OPEN,
+        ).update(
+            became_interruption=True,
+            status=EmergencyEvent.Status.RESOLVED,
+            resolved_at=now,
+        )
+        event.action = _failover_start(agent, instance, event, request_id)
+        event.queue_delay_ms = (time.perf_counter() - started) * 1000
+        event.save(
+            update_fields=[
+                "action", "replica", "command", "target_pool_id", "queue_delay_ms"
+            ]
+        )
+        notification_create(
+            client_id=agent.client_id,
+            kind=Notification.Kind.EMERGENCY_NOTICE,
+            title=f"Termination notice for agent {agent.logical_agent_id}",
+            body=f"Deadline {deadline.isoformat()}; action {event.action}.",
+            severity=Notification.Severity.CRITICAL,
+            agent_id=agent.pk,
+        )
+    event_publish(
+        client_id=agent.client_id,
+        event_type="emergency.termination",
+        payload={"agent_id": agent.pk, "event_id": event.pk,
+                 "deadline": deadline.isoformat(), "action": event.action},
+    )
+    logger.warning(
+        "Termination notice for agent %s instance %s: %s, queued in %.1f ms",
+        agent.pk, instance.pk, event.action, event.queue_delay_ms,
+    )
+    return _termination_answer(event, event.action)
+
+
+def _failover_start(agent, instance, event, request_id) -> str:
+    ready = replica_ready(agent_id=agent.pk)
+    if ready is not None:
+        event.replica = ready
+        event.target_pool_id = ready.instance.pool_key
+        event.command = instance_promote_request(
+            instance=ready.instance,
+            old_primary=instance,
+            priority=Command.Priority.EMERGENCY,
+            cause=f"termination notice {event.pk}",
+            request_id=request_id,
+        )
+        return "promote_replica"
+
+    launching = replica_launching(agent_id=agent.pk) or _switch_launch(agent)
+    if launching is not None:
+        event.replica = launching if isinstance(launching, Replica) else None
+        instance_launching = getattr(launching, "instance", None) or launching
+        command = Command.objects.filter(
+            instance=instance_launching,
+            command_type=Command.Type.LAUNCH_INSTANCE,
+        ).first()
+        Command.objects.filter(pk=command.pk).update(
+            priority=Command.Priority.EMERGENCY
+        )
+        event.command = command
+        event.target_pool_id = instance_launching.pool_key
+        return "launch_replica"
+
+    pool = pool_choose_fastest(
+        agent=agent, exclude_pool_ids=[instance.pool_id] if instance.pool_id else []
+    )
+    replica, command = replica_create(
+        agent=agent,
+        kind=Replica.Kind.EMERGENCY,
+        mode=Instance.Mode.SPOT if pool else Instance.Mode.ONDEMAND,
+        pool=pool,
+        priority=Command.Priority.EMERGENCY,
+        cause=f"termination notice {event.pk}",
+        request_id=request_id,
+    )
+    event.replica, event.command = replica, command
+    event.target_pool_id = replica.instance.pool_key
+    return "launch_replica"
+
+
+def _switch_launch(agent) -> Instance | None:
+    """The new instance of a switch still launching can take over as well."""
+    switch = Switch.objects.filter(
+        agent=agent, status=Switch.Status.LAUNCHING
+    ).select_related("new_instance").first()
+    if switch and switch.new_instance.state == Instance.State.LAUNCHING:
+        return switch.new_instance
+    return None
+
+
+def _termination_answer(event: EmergencyEvent, action: str) -> dict:
+    answer = {
+        "action": action,
+        "deadline": event.deadline,
+        "event_id": event.pk,
+        "target_pool_id": event.target_pool_id or None,
+    }
+    if event.replica_id and event.action == "promote_replica":
+        answer["replica_instance_id"] = event.replica.instance.instance_id
+    if event.command_id:
+        answer["command_id"] = event.command_id
+    return answer
+
+
+def emergency_replica_create(
+    *, agent_id: int, reason: str = "", preferred_az: str = "",
+    exclude_azs: list[str] | None = None, request_id: str = "",
+) -> tuple[Replica, Command]:
+    with transaction.atomic():
+        agent = agent_lock(agent_id)
+        current = instance_current_primary(agent_id=agent.pk)
+        pool = pool_choose_fastest(
+            agent=agent,
+            exclude_pool_ids=[current.pool_id] if current and current.pool_id else [],
+            preferred_az=preferred_az,
+            exclude_azs=exclude_azs or [],
+        )
+        return replica_create(
+            agent=agent,
+            kind=Replica.Kind.EMERGENCY,
+            mode=Instance.Mode.SPOT if pool else Instance.Mode.ONDEMAND,
+            pool=pool,
+            priority=Command.Priority.EMERGENCY,
+            cause=reason or "emergency replica requested by the agent",
+            request_id=request_id,
+        )
+
+
+def replicas_retire_expired(*, now: datetime | None = None) -> int:
+    """Retire rebalance replicas whose time-to-live passed with no notice."""
+    now = now or timezone.now()
+    expired = Replica.objects.filter(
+        kind=Replica.Kind.REBALANCE,
+        status=Replica.Status.READY,
+        expires_at__lt=now,
+    ).values_list("pk", "agent_id")
+    retired = 0
+    for replica_pk, agent_id in expired:
+        with transaction.atomic():
+            agent_lock(agent_id)
+            if _replica_retire(replica_pk, agent_id, now):
+                retired += 1
+    if retired:
+        logger.info("Retired %s rebalance replicas past their TTL", retired)
+    return retired
+
+
+def _replica_retire(replica_pk: int, agent_id: int, now) -> bool:
+    replica = Replica.objects.select_related("instance").get(pk=replica_pk)
+    termination_open = EmergencyEvent.objects.filter(
+        agent_id=agent_id,
+        kind=EmergencyEvent.Kind.TERMINATION,
+        status=EmergencyEvent.Status.OPEN,
+    ).exists()
+    if replica.status != Replica.Status.READY or termination_open:
+        return False
+
+    replica.status = Replica.Status.RETIRED
+    replica.ended_at = now
+    replica.save(update_fields=["status", "ended_at"])
+    if replica.instance.state == Instance.State.RUNNING_REPLICA:
+        instance_terminate_request(
+            instance=replica.instance,
+            priority=Command.Priority.SCHEDULED,
+            cause="rebalance replica TTL passed without a notice",
+        )
+    EmergencyEvent.objects.filter(
+        agent_id=agent_id,
+        kind=EmergencyEvent.Kind.REBALANCE,
+        status=EmergencyEvent.Status.OPEN,
+    ).update(
+        status=EmergencyEvent.Status.RESOLVED,
+        became_interruption=False,
+        resolved_at=now,
+    )
+    Agent.objects.filter(
+        pk=agent_id, notice_status=Agent.NoticeStatus.REBALANCE
+    ).update(notice_status=Agent.NoticeStatus.NONE)
+    return True

@@ -1,0 +1,92 @@
+"""One error shape for every API response: error, message, details."""
+
+import logging
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
+
+_CODES = {
+    status.HTTP_400_BAD_REQUEST: "invalid_request",
+    status.HTTP_401_UNAUTHORIZED: "unauthorized",
+    status.HTTP_403_FORBIDDEN: "forbidden",
+    status.HTTP_404_NOT_FOUND: "not_found",
+    status.HTTP_405_METHOD_NOT_ALLOWED: "method_not_allowed",
+    status.HTTP_406_NOT_ACCEPTABLE: "not_acceptable",
+    status.HTTP_409_CONFLICT: "conflict",
+    status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "unsupported_media_type",
+    status.HTTP_422_UNPROCESSABLE_ENTITY: "unprocessable",
+    status.HTTP_429_TOO_MANY_REQUESTS: "rate_limited",
+}
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
+
+
+def error_body(code: str, message: str, details: dict | None = None) -> dict:
+    return {"error": code, "message": message, "details": details or {}}
+
+
+def _message_and_details(detail) -> tuple[str, dict]:
+    if isinstance(detail, dict):
+        details = {
+            field: [str(item) for item in (errors if isinstance(errors, list)
+                                           else [errors])]
+            for field, errors in detail.items()
+        }
+        fields = ", ".join(sorted(details))
+        return f"Invalid input: {fields}.", details
+    if isinstance(detail, list):
+        return "; ".join(str(item) for item in detail), {}
+    return str(detail), {}
+
+
+def api_exception_handler(exc, context):
+    """Render DRF and Django errors in the protocol's error shape."""
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    if not isinstance(exc, exceptions.APIException):
+        logger.exception("Unhandled API error in %s", context.get("view"))
+        return Response(
+            error_body("server_error", "Internal error; it has been logged."),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+
+    if isinstance(exc, exceptions.ParseError):
+        code = "invalid_json"
+    elif isinstance(exc, exceptions.ValidationError):
+        code = "validation_error"
+    else:
+        code = _CODES.get(exc.status_code, "error")
+    message, details = _message_and_details(exc.detail)
+    headers = {}
+    if getattr(exc, "wait", None):
+        headers["Retry-After"] = str(int(exc.wait))
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    return Response(
+        error_body(code, message, details), status=exc.status_code, headers=headers
+    )
+
+
+def json_not_found(request, exception=None):
+    return JsonResponse(error_body("not_found", "Not found."), status=404)
+
+
+def json_server_error(request):
+    return JsonResponse(
+        error_body("server_error", "Internal error; it has been logged."), status=500
+    )
+
+
+def json_bad_request(request, exception=None):
+    return JsonResponse(error_body("bad_request", "Bad request."), status=400)

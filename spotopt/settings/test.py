@@ -1,0 +1,20 @@
+"""Settings for the test suite: fast hashing, quiet logs, no scheduler."""
+
+from spotopt.settings.base import *  # noqa: F403
+from spotopt.settings.base import LOGGING
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMBEDDED_SCHEDULER_ENABLED = False
+LOGGING["root"]["level"] = "WARNING"
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# Tests share one Redis in CI; a flush from one worker must not hit another,
+# so the cache stays in-process here. Tests about Redis configure it.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+WHITENOISE_AUTOREFRESH = True

@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from spotopt import views
+
+handler404 = "spotopt.errors.json_not_found"
+handler500 = "spotopt.errors.json_server_error"
+handler400 = "spotopt.errors.json_bad_request"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("health", views.health, name="health"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path(
+        "api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"
+    ),
+    path("api/agents/", include("agents.api.urls")),
+    path("api/agents/", include("instances.api.urls")),
+    path("api/agents/", include("decisions.api.urls")),
+]

@@ -1,0 +1,8 @@
+"""WSGI entry point, for HTTP-only workers behind the load balancer."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spotopt.settings.base")
+application = get_wsgi_application()
