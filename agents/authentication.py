@@ -3,17 +3,26 @@
 Agents poll every few seconds, so the client behind a token is remembered in
 the process for a few seconds. A suspension or rotation in this process
 forgets it at once; other processes notice within AUTH_CACHE_SECONDS.
+
+Which client owns an agent is remembered the same way, so an idle command
+poll needs no query at all. An agent never changes owner, so the only
+staleness is a deleted agent answering an empty poll for a few seconds.
 """
 
 import time
 
 from rest_framework import authentication, exceptions
 
-from agents.models import Client
+from agents.models import Agent, Client
 from agents.tokens import token_hash, token_prefix
 
 AUTH_CACHE_SECONDS = 5.0
+AGENT_OWNER_CACHE_SECONDS = 10.0
+# Bounds the memory of a worker polled by very many agents; the cache is
+# dropped whole when full, which costs one query per agent to rebuild.
+AGENT_OWNER_CACHE_MAX_ENTRIES = 200_000
 _clients_by_hash: dict[str, tuple[float, Client]] = {}
+_agent_owner_until: dict[tuple[int, int], float] = {}
 
 
 class ClientPrincipal:
@@ -31,6 +40,7 @@ class ClientPrincipal:
 
 def client_cache_clear() -> None:
     _clients_by_hash.clear()
+    _agent_owner_until.clear()
 
 
 def client_for_token(token: str) -> Client | None:
@@ -46,6 +56,26 @@ def client_for_token(token: str) -> Client | None:
     if client is not None:
         _clients_by_hash[digest] = (now + AUTH_CACHE_SECONDS, client)
     return client
+
+
+def agent_is_owned(*, client_id: int, agent_id: int) -> bool:
+    """Say whether the agent belongs to the client, from memory when fresh.
+
+    Only ownership is remembered, never its absence: an unknown or foreign
+    agent id is checked against the database every time, so an agent that
+    was just registered is found at once.
+    """
+    key = (client_id, agent_id)
+    now = time.monotonic()
+    if _agent_owner_until.get(key, 0.0) > now:
+        return True
+
+    owned = Agent.objects.filter(pk=agent_id, client_id=client_id).exists()
+    if owned:
+        if len(_agent_owner_until) >= AGENT_OWNER_CACHE_MAX_ENTRIES:
+            _agent_owner_until.clear()
+        _agent_owner_until[key] = now + AGENT_OWNER_CACHE_SECONDS
+    return owned
 
 
 class ClientTokenAuthentication(authentication.BaseAuthentication):

@@ -176,3 +176,31 @@ class IdempotencyKey(models.Model):
 
     def __str__(self):
         return f"{self.key} {self.path}"
+
+
+class ClientMembership(models.Model):
+    """A person who may sign in to the dashboard on behalf of one client.
+
+    An operator invites the person; a user belongs to at most one client, so
+    every page and API call made with the session resolves to that client.
+    """
+
+    class Role(models.TextChoices):
+        ADMIN = "admin"
+        MEMBER = "member"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+        related_name="membership",
+    )
+    client = models.ForeignKey(
+        Client, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    invited_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["client", "user"]
+
+    def __str__(self):
+        return f"{self.user} @ {self.client}"

@@ -43,3 +43,40 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class WebhookDelivery(models.Model):
+    """One attempt series to post a notification to its client's webhook.
+
+    The row records each try's outcome, so an operator can see in the admin
+    why a customer's Slack channel stayed quiet.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DELIVERED = "delivered"
+        FAILED = "failed"
+
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    client = models.ForeignKey(
+        "agents.Client", on_delete=models.CASCADE, related_name="+"
+    )
+    url = models.URLField()
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self):
+        return f"{self.notification_id} -> {self.url} ({self.status})"

@@ -5,7 +5,11 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
-from agents.authentication import ClientPrincipal, ClientTokenAuthentication
+from agents.authentication import (
+    ClientPrincipal,
+    ClientTokenAuthentication,
+    agent_is_owned,
+)
 from agents.idempotency import idempotent_call
 from agents.models import Agent
 
@@ -16,6 +20,12 @@ REQUEST_ID_HEADER = OpenApiParameter(
     required=False,
     description="Idempotency key: a repeat returns the first response.",
 )
+
+
+def _is_id(raw: str) -> bool:
+    # str.isdigit() also accepts digits like "²" that int() refuses, and a
+    # huge number would overflow the bigint column.
+    return raw.isascii() and raw.isdigit() and len(raw) <= 18
 
 
 class IsClientToken(IsAuthenticated):
@@ -38,13 +48,26 @@ class AgentAPIView(APIView):
         return self.request.user.client
 
     def get_agent(self) -> Agent:
-        raw = self.kwargs.get("agent_id", "")
-        if not str(raw).isdigit():
+        raw = str(self.kwargs.get("agent_id", ""))
+        if not _is_id(raw):
             raise Http404
         agent = Agent.objects.filter(pk=int(raw), client_id=self.client.pk).first()
         if agent is None:
             raise Http404
         return agent
+
+    def get_agent_id(self) -> int:
+        """The agent id of the path, checked against the caller's client.
+
+        The hot read-only paths need only the id, and this check is usually
+        answered from memory, so an idle poll runs no query.
+        """
+        raw = str(self.kwargs.get("agent_id", ""))
+        if not _is_id(raw):
+            raise Http404
+        if not agent_is_owned(client_id=self.client.pk, agent_id=int(raw)):
+            raise Http404
+        return int(raw)
 
     def post(self, request, *args, **kwargs):
         return idempotent_call(

@@ -93,7 +93,7 @@ class PendingCommandsView(AgentAPIView):
 
     @extend_schema(responses={200: s.CommandOut(many=True)})
     def get(self, request, *args, **kwargs):
-        commands = command_poll(agent_id=self.get_agent().pk)
+        commands = command_poll(agent_id=self.get_agent_id())
         return Response(s.CommandOut(commands, many=True).data)
 
 
@@ -102,7 +102,7 @@ class CommandsPendingView(AgentAPIView):
 
     @extend_schema(responses={200: s.CommandsPendingOut})
     def get(self, request, *args, **kwargs):
-        commands = command_poll(agent_id=self.get_agent().pk)
+        commands = command_poll(agent_id=self.get_agent_id())
         return Response({"commands": s.CommandOut(commands, many=True).data})
 
 
@@ -132,7 +132,8 @@ class CommandExecutedView(AgentAPIView):
     def act(self, request, agent):
         data = self.validated(s.CommandExecutedIn)
         raw_id = str(self.kwargs["command_id"])
-        lookup = {"pk": int(raw_id)} if raw_id.isdigit() else {"request_id": raw_id}
+        is_pk = raw_id.isascii() and raw_id.isdigit()
+        lookup = {"pk": int(raw_id)} if is_pk else {"request_id": raw_id}
         command = _command_of(agent, **lookup)
         result = data.get("result") or {}
         outcome = command_result_apply(

@@ -2,8 +2,10 @@
 
 An idle poll is the most frequent request the server gets, so the queue
 keeps a generation number per agent in the cache: every enqueue bumps it,
-and a poll that found the queue empty remembers the generation it saw. The
-next poll with the same generation answers from the cache alone.
+and a poll that found the queue empty remembers the generation it saw, with
+how many commands were still waiting for their time. The next poll with the
+same generation answers from the cache alone, and so does a heartbeat's
+count of pending commands.
 """
 
 import logging
@@ -106,10 +108,8 @@ def command_poll(*, agent_id: int) -> list[Command]:
     Delivery is at least once: an open command is handed out on every poll
     until a result arrives or it expires; agents dedupe by request id.
     """
-    generation_key, idle_key = _generation_key(agent_id), _idle_key(agent_id)
-    cached = cache.get_many([generation_key, idle_key])
-    generation = cached.get(generation_key, 0)
-    if idle_key in cached and cached[idle_key] == generation:
+    generation, waiting = _idle_state(agent_id)
+    if waiting is not None:
         return []
 
     now = timezone.now()
@@ -122,19 +122,36 @@ def command_poll(*, agent_id: int) -> list[Command]:
     )
     ready = [command for command in open_commands if command.available_at <= now]
     if not ready:
-        _remember_idle(idle_key, generation, open_commands, now)
+        _remember_idle(agent_id, generation, open_commands, now)
         return []
 
     _mark_delivered(ready, now)
     return ready
 
 
-def _remember_idle(idle_key, generation, waiting: list[Command], now) -> None:
+def _idle_state(agent_id: int) -> tuple[int, int | None]:
+    """Return the queue generation and, when the idle marker is current, how
+    many commands wait for their time (else None: ask the database)."""
+    generation_key, idle_key = _generation_key(agent_id), _idle_key(agent_id)
+    cached = cache.get_many([generation_key, idle_key])
+    generation = cached.get(generation_key, 0)
+    marker = cached.get(idle_key)
+    if not isinstance(marker, tuple) or len(marker) != 2:
+        return generation, None
+    if marker[0] != generation:
+        return generation, None
+
+    return generation, marker[1]
+
+
+def _remember_idle(agent_id, generation, waiting: list[Command], now) -> None:
+    # The marker expires (at the latest) when the first waiting command
+    # becomes due, so a delayed command is never hidden behind it.
     timeout = IDLE_MARKER_MAX_SECONDS
     if waiting:
         first_due = min(command.available_at for command in waiting)
         timeout = min(timeout, max(1, int((first_due - now).total_seconds())))
-    cache.set(idle_key, generation, timeout=timeout)
+    cache.set(_idle_key(agent_id), (generation, len(waiting)), timeout=timeout)
 
 
 def _mark_delivered(commands: list[Command], now) -> None:
@@ -157,6 +174,11 @@ def _mark_delivered(commands: list[Command], now) -> None:
 
 
 def command_pending_count(*, agent_id: int) -> int:
+    """Count the open commands; an idle queue answers from the cache."""
+    _generation, waiting = _idle_state(agent_id)
+    if waiting is not None:
+        return waiting
+
     return Command.objects.filter(
         agent_id=agent_id,
         status__in=[Command.Status.PENDING, Command.Status.DELIVERED],
