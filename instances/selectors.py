@@ -2,9 +2,16 @@
 
 from datetime import timedelta
 
+from django.db.models import Avg, Count
 from django.utils import timezone
 
-from instances.models import EmergencyEvent, Instance, Replica, Switch
+from instances.models import (
+    AuditEvent,
+    EmergencyEvent,
+    Instance,
+    Replica,
+    Switch,
+)
 from pricing.models import RawPriceReport, SpotPool
 from pricing.selectors import pool_boot_seconds
 
@@ -153,3 +160,70 @@ def instances_to_terminate(*, agent_id: int):
         state__in=[Instance.State.ZOMBIE, Instance.State.TERMINATING],
         instance_id__isnull=False,
     ).order_by("state_changed_at")
+
+
+# Reads for the client dashboard and the client API; every one is scoped to
+# the client, so another client's ids simply find nothing.
+
+
+def instance_list(*, client_id: int):
+    return Instance.objects.filter(client_id=client_id).select_related(
+        "agent", "pool"
+    )
+
+
+def instance_get(*, client_id: int, instance_pk) -> Instance | None:
+    if not str(instance_pk).isdigit():
+        return None
+    return (
+        instance_list(client_id=client_id).filter(pk=int(instance_pk)).first()
+    )
+
+
+def instance_state_counts(*, client_id: int) -> dict[str, int]:
+    rows = (
+        Instance.objects.filter(client_id=client_id)
+        .values("state").annotate(total=Count("id")).order_by()
+    )
+    counts = dict.fromkeys(Instance.State.values, 0)
+    counts.update({row["state"]: row["total"] for row in rows})
+    return counts
+
+
+def replica_list(*, client_id: int):
+    return Replica.objects.filter(agent__client_id=client_id).select_related(
+        "agent", "instance", "instance__pool"
+    )
+
+
+def switch_list(*, client_id: int):
+    return Switch.objects.filter(client_id=client_id).select_related("agent")
+
+
+def emergencies_active(*, client_id: int):
+    return EmergencyEvent.objects.filter(
+        client_id=client_id, status=EmergencyEvent.Status.OPEN
+    ).select_related("agent", "instance")
+
+
+def instance_event_log(*, instance: Instance, limit: int = 100):
+    return AuditEvent.objects.filter(instance=instance)[:limit]
+
+
+def switch_downtime_average_ms(*, client_id: int | None = None) -> float | None:
+    """Mean measured downtime of completed switches, the client's if it has any.
+
+    A client with no switch yet borrows the fleet-wide figure, which beats
+    guessing a constant.
+    """
+    completed = Switch.objects.filter(
+        status=Switch.Status.COMPLETED, downtime_ms__isnull=False
+    )
+    if client_id is not None:
+        own = completed.filter(client_id=client_id).aggregate(
+            value=Avg("downtime_ms")
+        )["value"]
+        if own is not None:
+            return float(own)
+    value = completed.aggregate(value=Avg("downtime_ms"))["value"]
+    return float(value) if value is not None else None

@@ -84,6 +84,15 @@ class RawPriceReport(models.Model):
             models.Index(fields=["received_at"]),
             models.Index(fields=["pool", "observed_at"]),
         ]
+        constraints = [
+            # Price history rows are facts about AWS, not reports: loading
+            # the same file or API page twice must not double them.
+            models.UniqueConstraint(
+                fields=["pool", "observed_at", "source"],
+                condition=models.Q(source__in=["aws_api", "import"]),
+                name="raw_unique_history_point",
+            )
+        ]
 
     def __str__(self):
         return f"{self.instance_type} {self.az} {self.price} @ {self.observed_at}"
@@ -108,3 +117,225 @@ class OnDemandPrice(models.Model):
 
     def __str__(self):
         return f"{self.instance_type} {self.region} {self.price}"
+
+
+class InterruptionBand(models.Model):
+    """One Spot Instance Advisor snapshot row: a type's interruption band.
+
+    Bands count monthly interruption frequency: 0 is under 5%, 1 is 5-10%,
+    2 is 10-15%, 3 is 15-20% and 4 is over 20%. Snapshots are kept, not
+    overwritten, so that training reads the band as it was at the time.
+    """
+
+    snapshot_date = models.DateField()
+    region = models.CharField(max_length=32)
+    os = models.CharField(max_length=16, default="Linux")
+    instance_type = models.CharField(max_length=64)
+    band = models.PositiveSmallIntegerField()
+    savings_percent = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-snapshot_date", "region", "instance_type"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region", "os", "instance_type", "snapshot_date"],
+                name="band_unique_snapshot_row",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.instance_type} {self.region} band {self.band}"
+
+
+class ConsolidatedPrice(models.Model):
+    """The one price of a pool for one 5-minute bucket.
+
+    An observed row comes from the raw tier (a primary's report beats a
+    replica's, then the latest wins); an interpolated row fills a short gap
+    between two observed ones, with a confidence below 1.
+    """
+
+    class Origin(models.TextChoices):
+        AGENT = "agent"
+        BACKFILL = "aws_api"
+        IMPORT = "import"
+        INTERPOLATED = "interpolated"
+
+    pool = models.ForeignKey(SpotPool, on_delete=models.CASCADE, related_name="+")
+    bucket = models.DateTimeField()
+    price = models.DecimalField(max_digits=12, decimal_places=6)
+    origin = models.CharField(max_length=12, choices=Origin.choices)
+    confidence = models.FloatField(default=1.0)
+    report_count = models.PositiveIntegerField(default=0)
+    observed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pool", "bucket"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pool", "bucket"], name="consolidated_unique_pool_bucket"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.pool_id} {self.bucket:%Y-%m-%d %H:%M} {self.price}"
+
+    @property
+    def is_interpolated(self) -> bool:
+        return self.origin == self.Origin.INTERPOLATED
+
+
+class CanonicalPrice(models.Model):
+    """The training row of a pool and bucket: price, features and facts.
+
+    Volatility is the relative price range, (max - min) / mean, over the
+    trailing hour of buckets. Life-cycle facts come from this fleet's
+    emergencies and instance endings in the pool during the bucket.
+    """
+
+    pool = models.ForeignKey(SpotPool, on_delete=models.CASCADE, related_name="+")
+    bucket = models.DateTimeField()
+    price = models.DecimalField(max_digits=12, decimal_places=6)
+    origin = models.CharField(
+        max_length=12, choices=ConsolidatedPrice.Origin.choices
+    )
+    confidence = models.FloatField(default=1.0)
+    volatility = models.FloatField(null=True, blank=True)
+    ondemand_ratio = models.FloatField(null=True, blank=True)
+    advisor_band = models.PositiveSmallIntegerField(null=True, blank=True)
+    rebalance_seen = models.BooleanField(default=False)
+    notice_seen = models.BooleanField(default=False)
+    interrupted = models.BooleanField(default=False)
+    interruption_reason = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["pool", "bucket"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pool", "bucket"], name="canonical_unique_pool_bucket"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.pool_id} {self.bucket:%Y-%m-%d %H:%M} {self.price}"
+
+
+class ConsolidationJob(models.Model):
+    """One consolidation run: the raw window it read and what it wrote.
+
+    The next run starts from the `watermark` (the latest `received_at` this
+    run consolidated), which makes runs incremental.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.RUNNING
+    )
+    since = models.DateTimeField(null=True, blank=True)
+    watermark = models.DateTimeField(null=True, blank=True)
+    raw_rows = models.PositiveIntegerField(default=0)
+    observed_rows = models.PositiveIntegerField(default=0)
+    interpolated_rows = models.PositiveIntegerField(default=0)
+    canonical_rows = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self):
+        return f"consolidation {self.pk} {self.status}"
+
+
+class LedgerHour(models.Model):
+    """What one instance cost during (part of) one clock hour.
+
+    `fraction` is the part of the hour it ran in this role. The actual cost
+    uses the price in force for its pool; the on-demand cost is the
+    counterfactual of the same type and region, and is zero for a replica,
+    which an on-demand fleet would not have run.
+    """
+
+    class Role(models.TextChoices):
+        PRIMARY = "primary"
+        REPLICA = "replica"
+        ONDEMAND = "ondemand"
+
+    instance = models.ForeignKey(
+        "instances.Instance", on_delete=models.CASCADE, related_name="+"
+    )
+    agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="+")
+    client = models.ForeignKey(
+        "agents.Client", on_delete=models.CASCADE, related_name="+"
+    )
+    pool = models.ForeignKey(
+        SpotPool, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    hour = models.DateTimeField()
+    role = models.CharField(max_length=10, choices=Role.choices)
+    fraction = models.DecimalField(max_digits=7, decimal_places=6)
+    price = models.DecimalField(max_digits=12, decimal_places=6)
+    ondemand_price = models.DecimalField(
+        max_digits=12, decimal_places=6, null=True, blank=True
+    )
+    actual_cost = models.DecimalField(max_digits=14, decimal_places=6)
+    ondemand_cost = models.DecimalField(max_digits=14, decimal_places=6)
+
+    class Meta:
+        ordering = ["hour", "instance"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instance", "hour", "role"], name="ledger_unique_hour_role"
+            )
+        ]
+        indexes = [models.Index(fields=["client", "hour"])]
+
+    def __str__(self):
+        return f"{self.instance_id} {self.hour:%Y-%m-%d %H}h {self.role}"
+
+
+class LedgerRollup(models.Model):
+    """An agent's spend and savings over one day or one calendar month."""
+
+    class Period(models.TextChoices):
+        DAY = "day"
+        MONTH = "month"
+
+    agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="+")
+    client = models.ForeignKey(
+        "agents.Client", on_delete=models.CASCADE, related_name="+"
+    )
+    period = models.CharField(max_length=5, choices=Period.choices)
+    period_start = models.DateField()
+    instance_hours = models.DecimalField(max_digits=14, decimal_places=6)
+    actual_cost = models.DecimalField(max_digits=14, decimal_places=6)
+    ondemand_cost = models.DecimalField(max_digits=14, decimal_places=6)
+    replica_cost = models.DecimalField(max_digits=14, decimal_places=6)
+    fallback_cost = models.DecimalField(max_digits=14, decimal_places=6)
+
+    class Meta:
+        ordering = ["-period_start", "agent"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agent", "period", "period_start"],
+                name="ledger_rollup_unique_period",
+            )
+        ]
+        indexes = [models.Index(fields=["client", "period", "period_start"])]
+
+    def __str__(self):
+        return f"{self.agent_id} {self.period} {self.period_start}"
+
+    @property
+    def savings(self):
+        return self.ondemand_cost - self.actual_cost
+
+    @property
+    def safety_cost(self):
+        return self.replica_cost + self.fallback_cost

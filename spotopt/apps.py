@@ -8,6 +8,9 @@ class SpotoptConfig(AppConfig):
 
     def ready(self):
         from spotopt import checks  # noqa: F401  (registers the checks)
+        from spotopt.receivers import receivers_connect
+
+        receivers_connect()
 
         if settings.EMBEDDED_SCHEDULER_ENABLED:
             from spotopt.scheduler import scheduler_start

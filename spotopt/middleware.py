@@ -1,5 +1,6 @@
-"""Request-wide middleware: request ids for logs and a body size limit."""
+"""Request-wide middleware: request ids, a body size limit, metrics, CSP."""
 
+import time
 import uuid
 
 from django.conf import settings
@@ -52,3 +53,51 @@ class BodySizeLimitMiddleware:
                 status=413,
             )
         return self.get_response(request)
+
+
+class MetricsMiddleware:
+    """Time every request and label it with its route, not its raw path."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from spotopt.metrics import request_observe
+
+        started = time.perf_counter()
+        response = self.get_response(request)
+        request_observe(
+            method=request.method,
+            route=route_name(request),
+            status=response.status_code,
+            seconds=time.perf_counter() - started,
+        )
+        return response
+
+
+def route_name(request) -> str:
+    """The namespaced URL name, else the URL pattern; never ids from the path."""
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return "unmatched"
+    if match.url_name:
+        return match.view_name
+    return match.route or "unmatched"
+
+
+class ContentSecurityPolicyMiddleware:
+    """Send the CONTENT_SECURITY_POLICY setting with every response.
+
+    Off (empty) by default; production turns it on. A view that sets its
+    own policy keeps it.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        policy = getattr(settings, "CONTENT_SECURITY_POLICY", "")
+        if policy and "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = policy
+        return response

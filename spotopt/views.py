@@ -1,44 +1,25 @@
-"""Service-wide endpoints: liveness and readiness."""
+"""Service-wide endpoints: liveness, readiness and Prometheus metrics."""
 
-import logging
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.http import require_GET
 
-from django.conf import settings
-from django.db import connection
-from django.http import JsonResponse
-
-logger = logging.getLogger(__name__)
+from spotopt.health import dependencies_check
+from spotopt.metrics import metrics_render
 
 
-def _database_state() -> str:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        return "ok"
-    except Exception:
-        logger.warning("Health check: database unreachable", exc_info=True)
-        return "down"
-
-
-def _redis_state() -> str:
-    if not settings.REDIS_URL:
-        return "not_configured"
-    try:
-        import redis
-
-        redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1).ping()
-        return "ok"
-    except Exception:
-        logger.warning("Health check: Redis unreachable", exc_info=True)
-        return "down"
-
-
+@require_GET
 def health(request):
-    """200 while the database answers; Redis down degrades, never crashes."""
-    checks = {"database": _database_state(), "redis": _redis_state()}
-    if checks["database"] != "ok":
-        status, code = "down", 503
-    elif checks["redis"] == "down":
-        status, code = "degraded", 200
-    else:
-        status, code = "ok", 200
-    return JsonResponse({"status": status, "checks": checks}, status=code)
+    """200 while the database answers; anything else missing only degrades.
+
+    Load balancers take a 503 as "stop sending traffic", which is right
+    only when no request could succeed: that is, without the database.
+    """
+    summary = dependencies_check()
+    code = 503 if summary["status"] == "down" else 200
+    return JsonResponse(summary, status=code)
+
+
+@require_GET
+def metrics(request):
+    body, content_type = metrics_render()
+    return HttpResponse(body, content_type=content_type)

@@ -34,11 +34,7 @@ class IsClientToken(IsAuthenticated):
 
 
 class AgentAPIView(APIView):
-    """An endpoint an agent calls with its client's bearer token.
-
-    Subclasses implement `act(request, agent)` for POST (run at most once per
-    request id) or `get`.
-    """
+    """An endpoint an agent calls with its client's bearer token."""
 
     authentication_classes = [ClientTokenAuthentication]
     permission_classes = [IsClientToken]
@@ -69,16 +65,23 @@ class AgentAPIView(APIView):
             raise Http404
         return int(raw)
 
-    def post(self, request, *args, **kwargs):
-        return idempotent_call(
-            request=request,
-            client_id=self.client.pk,
-            handler=lambda: self.act(request, self.get_agent()),
-        )
-
     def validated(self, serializer_class, data=None):
         serializer = serializer_class(
             data=self.request.data if data is None else data
         )
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
+
+
+class AgentActionView(AgentAPIView):
+    """A POST endpoint: `act(request, agent)` runs at most once per request id."""
+
+    def post(self, request, *args, **kwargs):
+        return idempotent_call(
+            request=request,
+            client_id=self.client.pk,
+            handler=lambda: self.act(request, self._agent_for_action()),
+        )
+
+    def _agent_for_action(self) -> Agent | None:
+        return self.get_agent()

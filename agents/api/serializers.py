@@ -417,3 +417,94 @@ class IssueSwitchOut(serializers.Serializer):
     switch_id = serializers.IntegerField()
     request_id = serializers.CharField()
     status = serializers.CharField()
+
+
+class ReplicaOut(serializers.Serializer):
+    instance_id = serializers.CharField(allow_null=True)
+    state = serializers.CharField()
+    status = serializers.CharField()
+    kind = serializers.CharField()
+    pool = serializers.CharField()
+    boot_time_seconds = serializers.FloatField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True)
+
+
+class EmergencyEventOut(serializers.Serializer):
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    action = serializers.CharField()
+    received_at = serializers.DateTimeField()
+    deadline = serializers.DateTimeField(allow_null=True)
+    notice_count = serializers.IntegerField()
+    became_interruption = serializers.BooleanField(allow_null=True)
+
+
+class EmergencyStatusOut(serializers.Serializer):
+    notice_status = serializers.ChoiceField(
+        choices=["none", "rebalance", "termination"]
+    )
+    notice_deadline = serializers.DateTimeField(allow_null=True)
+    seconds_remaining = serializers.IntegerField(allow_null=True)
+    replica = ReplicaOut(allow_null=True)
+    last_emergency_event = EmergencyEventOut(allow_null=True)
+    emergency_replicas_count = serializers.IntegerField()
+    termination_notices_24h = serializers.IntegerField()
+
+
+class ReplicaConfigOut(serializers.Serializer):
+    enabled = serializers.BooleanField()
+    count = serializers.IntegerField()
+    mode = serializers.ChoiceField(choices=["manual", "automatic"])
+    replicas = ReplicaOut(many=True)
+
+
+class InstanceToTerminateOut(serializers.Serializer):
+    instance_id = serializers.CharField()
+    instance_type = serializers.CharField()
+    az = serializers.CharField()
+    reason = serializers.CharField()
+    seconds_waiting = serializers.IntegerField()
+
+
+class InstancesToTerminateOut(serializers.Serializer):
+    instances = InstanceToTerminateOut(many=True)
+    auto_terminate_enabled = serializers.BooleanField()
+    terminate_wait_seconds = serializers.IntegerField()
+
+
+class SavingsOut(serializers.Serializer):
+    instance_hours = serializers.FloatField()
+    actual_cost = serializers.FloatField()
+    on_demand_cost = serializers.FloatField()
+    savings = serializers.FloatField()
+    currency = serializers.CharField()
+
+
+class StatisticsOut(serializers.Serializer):
+    agent_id = serializers.IntegerField()
+    decisions = serializers.IntegerField()
+    switches_recommended = serializers.IntegerField()
+    switches_executed = serializers.IntegerField()
+    switches_failed = serializers.IntegerField()
+    success_rate = serializers.FloatField(allow_null=True)
+    average_confidence = serializers.FloatField(allow_null=True)
+    average_downtime_ms = serializers.FloatField(allow_null=True)
+    savings = SavingsOut()
+
+
+class TerminationReportOut(serializers.Serializer):
+    """A notice answers like termination-imminent; a confirmation so."""
+
+    action = serializers.CharField(required=False)
+    deadline = serializers.DateTimeField(required=False)
+    replica_instance_id = serializers.CharField(required=False)
+    command_id = serializers.IntegerField(required=False)
+    target_pool_id = serializers.CharField(required=False, allow_null=True)
+    status = serializers.CharField(required=False)
+    instance_id = serializers.CharField(required=False, allow_null=True)
+    error = serializers.CharField(required=False)
+
+
+class TerminationOut(serializers.Serializer):
+    status = serializers.CharField()
+    instance_id = serializers.CharField(allow_null=True)

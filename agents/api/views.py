@@ -8,7 +8,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from agents.api import serializers as s
-from agents.api.base import REQUEST_ID_HEADER, AgentAPIView
+from agents.api.base import REQUEST_ID_HEADER, AgentActionView, AgentAPIView
 from agents.models import Agent
 from agents.services import (
     Registration,
@@ -31,18 +31,16 @@ DISABLED_CONFIG_OVERRIDES = {
 }
 
 
-class RegisterView(AgentAPIView):
+class RegisterView(AgentActionView):
     @extend_schema(
         request=s.RegisterIn, responses={200: s.RegisterOut},
         parameters=[REQUEST_ID_HEADER],
     )
     def post(self, request, *args, **kwargs):
-        from agents.idempotency import idempotent_call
+        return super().post(request, *args, **kwargs)
 
-        return idempotent_call(
-            request=request, client_id=self.client.pk,
-            handler=lambda: self.act(request, None),
-        )
+    def _agent_for_action(self):
+        return None
 
     def act(self, request, agent):
         data = self.validated(s.RegisterIn)
@@ -59,7 +57,7 @@ class RegisterView(AgentAPIView):
         return Response(body)
 
 
-class HeartbeatView(AgentAPIView):
+class HeartbeatView(AgentActionView):
     @extend_schema(
         request=s.HeartbeatIn, responses={200: s.HeartbeatOut},
         parameters=[REQUEST_ID_HEADER],
@@ -121,7 +119,7 @@ def _result_response(command: Command, outcome: str) -> Response:
     })
 
 
-class CommandExecutedView(AgentAPIView):
+class CommandExecutedView(AgentActionView):
     @extend_schema(
         request=s.CommandExecutedIn, responses={200: s.CommandResultOut},
         parameters=[REQUEST_ID_HEADER],
@@ -148,7 +146,7 @@ class CommandExecutedView(AgentAPIView):
         return _result_response(command, outcome)
 
 
-class ActionResultView(AgentAPIView):
+class ActionResultView(AgentActionView):
     @extend_schema(
         request=s.ActionResultIn, responses={200: s.CommandResultOut},
         parameters=[REQUEST_ID_HEADER],
@@ -171,7 +169,7 @@ class ActionResultView(AgentAPIView):
         return _result_response(command, outcome)
 
 
-class PricingReportView(AgentAPIView):
+class PricingReportView(AgentActionView):
     @extend_schema(
         request=s.PricingReportIn, responses={200: s.PricingReportOut},
         parameters=[REQUEST_ID_HEADER],
@@ -185,7 +183,7 @@ class PricingReportView(AgentAPIView):
         return Response({"status": "ok", "stored": stored})
 
 
-class ShutdownView(AgentAPIView):
+class ShutdownView(AgentActionView):
     @extend_schema(
         request=s.ShutdownIn, responses={200: s.StatusOut},
         parameters=[REQUEST_ID_HEADER],
@@ -202,7 +200,7 @@ class ShutdownView(AgentAPIView):
         return Response({"status": "stopped"})
 
 
-class CleanupReportView(AgentAPIView):
+class CleanupReportView(AgentActionView):
     @extend_schema(
         request=s.CleanupReportIn, responses={200: s.StatusOut},
         parameters=[REQUEST_ID_HEADER],

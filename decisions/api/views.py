@@ -7,7 +7,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from agents.api import serializers as s
-from agents.api.base import REQUEST_ID_HEADER, AgentAPIView
+from agents.api.base import REQUEST_ID_HEADER, AgentActionView, AgentAPIView
 from decisions.models import DecisionLog
 from decisions.selectors import agent_savings
 from decisions.services import decision_make
@@ -21,7 +21,7 @@ from instances.services.switching import (
 from spotopt.errors import Conflict
 
 
-class DecideView(AgentAPIView):
+class DecideView(AgentActionView):
     @extend_schema(
         request=s.DecideIn, responses={200: s.DecisionOut},
         parameters=[REQUEST_ID_HEADER],
@@ -56,7 +56,7 @@ class SwitchRecommendationView(AgentAPIView):
         })
 
 
-class IssueSwitchCommandView(AgentAPIView):
+class IssueSwitchCommandView(AgentActionView):
     @extend_schema(
         request=s.IssueSwitchIn, responses={201: s.IssueSwitchOut},
         parameters=[REQUEST_ID_HEADER],
@@ -102,7 +102,7 @@ class IssueSwitchCommandView(AgentAPIView):
 
 
 class StatisticsView(AgentAPIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: s.StatisticsOut})
     def get(self, request, *args, **kwargs):
         agent = self.get_agent()
         decisions = DecisionLog.objects.filter(agent=agent).aggregate(

@@ -11,7 +11,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from agents.api import serializers as s
-from agents.api.base import REQUEST_ID_HEADER, AgentAPIView
+from agents.api.base import REQUEST_ID_HEADER, AgentActionView, AgentAPIView
 from agents.services import agent_instance_gone
 from instances import selectors
 from instances.models import Command, EmergencyEvent, Instance
@@ -30,7 +30,7 @@ from instances.services.switching import (
 )
 
 
-class SwitchReportView(AgentAPIView):
+class SwitchReportView(AgentActionView):
     @extend_schema(
         request=s.SwitchReportIn, responses={200: s.SwitchReportOut},
         parameters=[REQUEST_ID_HEADER],
@@ -46,7 +46,7 @@ class SwitchReportView(AgentAPIView):
         return Response({"status": "recorded", "switch_id": switch.pk})
 
 
-class RebalanceRecommendationView(AgentAPIView):
+class RebalanceRecommendationView(AgentActionView):
     @extend_schema(
         request=s.RebalanceIn, responses={200: s.RebalanceOut},
         parameters=[REQUEST_ID_HEADER],
@@ -83,7 +83,7 @@ def _termination_response(agent, data, request) -> Response:
     return Response(answer)
 
 
-class TerminationImminentView(AgentAPIView):
+class TerminationImminentView(AgentActionView):
     @extend_schema(
         request=s.TerminationNoticeIn, responses={200: s.TerminationNoticeOut},
         parameters=[REQUEST_ID_HEADER],
@@ -97,12 +97,12 @@ class TerminationImminentView(AgentAPIView):
         )
 
 
-class TerminationReportView(AgentAPIView):
+class TerminationReportView(AgentActionView):
     """A notice (newer agents) or a confirmation that an instance is gone."""
 
     @extend_schema(
         request=s.TerminationReportIn,
-        responses={200: s.TerminationNoticeOut},
+        responses={200: s.TerminationReportOut},
         parameters=[REQUEST_ID_HEADER],
     )
     def post(self, request, *args, **kwargs):
@@ -134,7 +134,7 @@ class TerminationReportView(AgentAPIView):
         return Response({"status": "terminated", "instance_id": instance.instance_id})
 
 
-class CreateEmergencyReplicaView(AgentAPIView):
+class CreateEmergencyReplicaView(AgentActionView):
     @extend_schema(
         request=s.EmergencyReplicaIn, responses={201: s.EmergencyReplicaOut},
         parameters=[REQUEST_ID_HEADER],
@@ -158,7 +158,7 @@ class CreateEmergencyReplicaView(AgentAPIView):
 
 
 class EmergencyStatusView(AgentAPIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: s.EmergencyStatusOut})
     def get(self, request, *args, **kwargs):
         agent = self.get_agent()
         now = timezone.now()
@@ -211,7 +211,7 @@ def _event_body(event) -> dict | None:
 
 
 class ReplicaConfigView(AgentAPIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: s.ReplicaConfigOut})
     def get(self, request, *args, **kwargs):
         agent = self.get_agent()
         replicas = selectors.replicas_active(agent_id=agent.pk)
@@ -224,7 +224,7 @@ class ReplicaConfigView(AgentAPIView):
 
 
 class InstancesToTerminateView(AgentAPIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: s.InstancesToTerminateOut})
     def get(self, request, *args, **kwargs):
         agent = self.get_agent()
         now = timezone.now()
@@ -247,7 +247,7 @@ class InstancesToTerminateView(AgentAPIView):
         })
 
 
-class InstanceLaunchedView(AgentAPIView):
+class InstanceLaunchedView(AgentActionView):
     @extend_schema(
         request=s.InstanceLaunchedIn, responses={200: s.InstanceLaunchedOut},
         parameters=[REQUEST_ID_HEADER],
@@ -274,7 +274,7 @@ class InstanceLaunchedView(AgentAPIView):
         })
 
 
-class InstanceTerminatedView(AgentAPIView):
+class InstanceTerminatedView(AgentActionView):
     @extend_schema(
         request=s.InstanceTerminatedIn, responses={200: s.InstanceTerminatedOut},
         parameters=[REQUEST_ID_HEADER],
@@ -312,9 +312,9 @@ class InstanceTerminatedView(AgentAPIView):
         })
 
 
-class TerminationView(AgentAPIView):
+class TerminationView(AgentActionView):
     @extend_schema(
-        request=s.TerminationIn, responses={200: s.StatusOut},
+        request=s.TerminationIn, responses={200: s.TerminationOut},
         parameters=[REQUEST_ID_HEADER],
     )
     def post(self, request, *args, **kwargs):

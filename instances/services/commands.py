@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from instances.models import Command
 from spotopt.events import event_publish
+from spotopt.metrics import command_observe
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ def command_enqueue(
         expires_at=available_at + timedelta(seconds=ttl),
     )
     command_queue_touch(agent_id=agent.pk)
+    command_observe(command_type=command_type, status=command.status)
     event_publish(
         client_id=agent.client_id,
         event_type="command.queued",
@@ -212,6 +214,7 @@ def command_close(
 
     command.status = final
     command_queue_touch(agent_id=command.agent_id)
+    command_observe(command_type=command.command_type, status=final)
     event_publish(
         client_id=command.client_id,
         event_type="command.progress",

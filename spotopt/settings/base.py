@@ -195,6 +195,18 @@ TERMINATION_NOTICE_SECONDS = 120
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 48)
 PRICE_FRESHNESS_HOURS = env_int("PRICE_FRESHNESS_HOURS", 6)
 
+# --- Price tiers and the savings ledger (pricing app) -------------------------
+
+PRICE_BUCKET_SECONDS = env_int("PRICE_BUCKET_SECONDS", 300)
+# A gap between known prices longer than this stays empty, not interpolated.
+PRICE_GAP_LIMIT_SECONDS = env_int("PRICE_GAP_LIMIT_SECONDS", 3600)
+# Each run re-reads this much before the last watermark, so a report whose
+# transaction committed after a run began is still consolidated.
+PRICE_CONSOLIDATION_OVERLAP_SECONDS = env_int(
+    "PRICE_CONSOLIDATION_OVERLAP_SECONDS", 120
+)
+RAW_PRICE_RETENTION_DAYS = env_int("RAW_PRICE_RETENTION_DAYS", 30)
+
 # --- Logging ----------------------------------------------------------------
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")

@@ -3,6 +3,7 @@ input, in both dialects where two exist; each answer has the promised shape.
 """
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -337,7 +338,7 @@ def test_older_pricing_report_stores_every_pool_and_on_demand(owner, registered)
     rows = RawPriceReport.objects.filter(agent=registered)
     assert rows.count() == 3
     assert set(rows.values_list("role", flat=True)) == {"primary"}
-    assert rows.filter(price_type="ondemand").get().price == pytest.approx(0.096)
+    assert rows.filter(price_type="ondemand").get().price == Decimal("0.096")
 
 
 def test_newer_pricing_report_stores_spot_and_on_demand_items(owner, registered):

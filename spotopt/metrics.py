@@ -1,0 +1,196 @@
+"""Prometheus metrics: what happened (counters, histograms) and what is.
+
+Counters and histograms move where the event happens. With several worker
+processes, PROMETHEUS_MULTIPROC_DIR makes prometheus_client keep them in
+shared files, and /metrics merges every process's values. Figures about the
+present (agents online, open commands) are read from the database when
+scraped, so every process reports the same truth.
+"""
+
+import logging
+import os
+import time
+
+from django.db.models import Count
+from django.utils import timezone
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+
+logger = logging.getLogger(__name__)
+
+REQUEST_LATENCY = Histogram(
+    "spotopt_http_request_duration_seconds",
+    "Time to answer an HTTP request, per route.",
+    ["method", "route", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+HEARTBEATS = Counter(
+    "spotopt_agent_heartbeats_total",
+    "Agent heartbeats answered, by HTTP status.",
+    ["status"],
+)
+POLLS = Counter(
+    "spotopt_agent_command_polls_total",
+    "Agent command-queue polls answered, by HTTP status.",
+    ["status"],
+)
+COMMANDS = Counter(
+    "spotopt_commands_total",
+    "Commands queued (status=pending) and closed, by type and status.",
+    ["command_type", "status"],
+)
+EMERGENCIES = Counter(
+    "spotopt_emergencies_total",
+    "Rebalance recommendations and termination notices, one per event.",
+    ["kind"],
+)
+FAILOVER_DURATION = Histogram(
+    "spotopt_failover_duration_seconds",
+    "From a termination notice to the replica serving as primary.",
+    buckets=(1, 5, 10, 20, 30, 45, 60, 90, 120, 180, 300),
+)
+CONSOLIDATION_ROWS = Counter(
+    "spotopt_consolidation_rows_total",
+    "Consolidated price rows written by consolidation runs.",
+)
+CONSOLIDATION_DURATION = Histogram(
+    "spotopt_consolidation_duration_seconds",
+    "Wall time of one consolidation run.",
+    buckets=(0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800),
+)
+DECISIONS = Counter(
+    "spotopt_decisions_total",
+    "Decisions made, by engine and recommended action.",
+    ["engine", "action"],
+)
+CELERY_TASKS = Counter(
+    "spotopt_celery_tasks_total",
+    "Celery task runs, by task name and final state.",
+    ["task", "state"],
+)
+
+# Routes whose answers are counted as agent activity, by URL name.
+_HEARTBEAT_ROUTES = {"agent-heartbeat"}
+_POLL_ROUTES = {"agent-pending-commands", "agent-commands-pending"}
+
+
+def request_observe(*, method: str, route: str, status: int, seconds: float):
+    """Record one answered request; route is a URL pattern, never a raw path.
+
+    Raw paths carry ids, and a label per id would grow without bound.
+    """
+    REQUEST_LATENCY.labels(method, route, str(status)).observe(seconds)
+    url_name = route.rsplit(":", 1)[-1]
+    if url_name in _HEARTBEAT_ROUTES:
+        HEARTBEATS.labels(str(status)).inc()
+    elif url_name in _POLL_ROUTES:
+        POLLS.labels(str(status)).inc()
+
+
+def command_observe(*, command_type: str, status: str) -> None:
+    COMMANDS.labels(command_type, status).inc()
+
+
+def consolidation_observe(*, rows: int, seconds: float) -> None:
+    CONSOLIDATION_ROWS.inc(max(0, rows))
+    CONSOLIDATION_DURATION.observe(max(0.0, seconds))
+
+
+def failover_observe(*, seconds: float) -> None:
+    FAILOVER_DURATION.observe(max(0.0, seconds))
+
+
+class StateCollector:
+    """Figures about the present, read from the database at scrape time."""
+
+    def collect(self):
+        from agents.models import Agent
+        from instances.models import Command, EmergencyEvent
+
+        try:
+            agents = _counts(Agent.objects.all(), "status")
+            commands = _counts(
+                Command.objects.filter(
+                    status__in=[Command.Status.PENDING, Command.Status.DELIVERED]
+                ),
+                "command_type",
+            )
+            open_emergencies = EmergencyEvent.objects.filter(
+                status=EmergencyEvent.Status.OPEN
+            ).count()
+        except Exception:
+            # A scrape must still answer while the database is down; the
+            # missing series and the health check tell the story.
+            logger.warning("Metrics: database figures unavailable", exc_info=True)
+            return
+
+        yield _gauge(
+            "spotopt_agents", "Agents by status.", "status",
+            agents, [choice for choice, _ in Agent.Status.choices],
+        )
+        yield _gauge(
+            "spotopt_commands_open", "Pending or delivered commands, by type.",
+            "command_type", commands,
+            [choice for choice, _ in Command.Type.choices],
+        )
+        emergencies = GaugeMetricFamily(
+            "spotopt_emergencies_open", "Emergency events not yet resolved."
+        )
+        emergencies.add_metric([], open_emergencies)
+        yield emergencies
+        yield from _consolidation_lag()
+
+
+def _counts(queryset, field: str) -> dict:
+    rows = queryset.values(field).annotate(total=Count("pk")).order_by()
+    return {row[field]: row["total"] for row in rows}
+
+
+def _gauge(name, documentation, label, counts: dict, known: list):
+    family = GaugeMetricFamily(name, documentation, labels=[label])
+    for value in sorted(set(known) | set(counts)):
+        family.add_metric([value], counts.get(value, 0))
+    return family
+
+
+def _consolidation_lag():
+    from spotopt.health import consolidation_last_finished
+
+    finished = consolidation_last_finished()
+    if finished is None:
+        return
+    family = GaugeMetricFamily(
+        "spotopt_consolidation_lag_seconds",
+        "Seconds since the last consolidation run finished successfully.",
+    )
+    family.add_metric([], (timezone.now() - finished).total_seconds())
+    yield family
+
+
+def metrics_render() -> tuple[bytes, str]:
+    """Return the exposition text of every process plus the database state."""
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        from prometheus_client import REGISTRY
+
+        registry = REGISTRY
+    started = time.monotonic()
+    output = generate_latest(registry) + generate_latest(_state_registry())
+    logger.debug("Rendered metrics in %.3f s", time.monotonic() - started)
+    return output, CONTENT_TYPE_LATEST
+
+
+def _state_registry() -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(StateCollector())
+    return registry
