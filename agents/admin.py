@@ -29,3 +29,6 @@ class IdempotencyKeyAdmin(admin.ModelAdmin):
     list_filter = ["state"]
     search_fields = ["key", "path"]
     list_select_related = ["client"]
+
+# Dashboard accounts are registered by their own module.
+from agents import admin_membership  # noqa: E402, F401

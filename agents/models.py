@@ -1,6 +1,6 @@
 """Customers, their agents, and the request keys that make POSTs idempotent."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -137,7 +137,7 @@ class Agent(models.Model):
         now = now or timezone.now()
         return max(0, int((self.notice_deadline - now).total_seconds()))
 
-    def next_offline_after(self, now=None) -> "timezone.datetime":
+    def next_offline_after(self, now=None) -> datetime:
         now = now or timezone.now()
         return now + timedelta(seconds=settings.HEARTBEAT_GRACE_SECONDS)
 

@@ -209,9 +209,7 @@ def _mode_worked_out(agent, registration) -> str:
     return previous or Instance.Mode.SPOT
 
 
-def heartbeat_record(
-    *, agent: Agent, status: str = Agent.Status.ONLINE, instance_id: str = ""
-) -> Agent:
+def heartbeat_record(*, agent: Agent, status: str = Agent.Status.ONLINE) -> Agent:
     """Record a heartbeat: one UPDATE, plus an event when the status moves."""
     now = timezone.now()
     new_status = (
@@ -366,3 +364,80 @@ def agent_instance_gone(*, agent: Agent, instance_id: str, reason: str) -> Insta
             Agent.objects.filter(pk=agent.pk).update(status=Agent.Status.TERMINATED)
     logger.info("Agent %s instance %s gone: %s", agent.pk, instance.pk, reason)
     return instance
+
+
+def agent_enabled_toggle(*, agent: Agent, cause: str) -> Agent:
+    """Flip the agent's `enabled` switch through the config path."""
+    return agent_config_update(
+        agent=agent, changes={"enabled": not agent.enabled}, cause=cause
+    )
+
+
+def agent_remove(*, agent: Agent, cause: str) -> None:
+    """Retire an agent the client no longer wants managed.
+
+    The row stays (its history and savings remain readable) but it is
+    disabled and marked terminated; its open commands are withdrawn.
+    """
+    with transaction.atomic():
+        previous = agent.status
+        Agent.objects.filter(pk=agent.pk).update(
+            status=Agent.Status.TERMINATED, enabled=False, offline_after=None
+        )
+        Command.objects.filter(agent=agent).filter(
+            status__in=[Command.Status.PENDING, Command.Status.DELIVERED]
+        ).update(status=Command.Status.EXPIRED, message=cause[:2000])
+        audit_record(
+            client_id=agent.client_id,
+            agent_id=agent.pk,
+            event_type="agent_status",
+            state_before=previous,
+            state_after=Agent.Status.TERMINATED,
+            cause=cause[:255],
+        )
+        event_publish(
+            client_id=agent.client_id,
+            event_type="agent.status",
+            payload={"agent_id": agent.pk, "status": Agent.Status.TERMINATED,
+                     "logical_agent_id": agent.logical_agent_id},
+        )
+    logger.info("Agent %s removed: %s", agent.pk, cause)
+
+
+def membership_invite(
+    *, client: Client, email: str, role: str = "member", request=None
+) -> "ClientMembership":
+    """Give a person a dashboard account of the client and mail a reset link.
+
+    The account starts with a random password nobody knows: the person sets
+    one through the password-reset mail, so no password ever travels.
+    """
+    import secrets
+
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.forms import PasswordResetForm
+
+    from agents.models import ClientMembership
+
+    user_model = get_user_model()
+    with transaction.atomic():
+        user, created = user_model.objects.get_or_create(
+            username=email.lower(), defaults={"email": email}
+        )
+        if created:
+            user.set_password(secrets.token_urlsafe(32))
+            user.save(update_fields=["password"])
+        membership = ClientMembership.objects.create(
+            user=user, client=client, role=role
+        )
+    form = PasswordResetForm({"email": email})
+    if form.is_valid():
+        form.save(
+            request=request,
+            use_https=bool(request and request.is_secure()),
+            domain_override=None if request else "localhost",
+            subject_template_name="registration/invitation_subject.txt",
+            email_template_name="registration/invitation_email.txt",
+        )
+    logger.info("Invited user %s to client %s", user.pk, client.pk)
+    return membership

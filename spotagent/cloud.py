@@ -148,5 +148,13 @@ class Ec2Cloud:
         return sorted(latest.values(), key=lambda p: (p.instance_type, p.az))
 
 
+    def ondemand_prices(self, *, instance_types: list[str]) -> dict[str, str]:
+        """On-demand prices come from the Pricing API on the server side.
+
+        The agent reports one only when configured with `ondemand_price`.
+        """
+        return {}
+
+
 def _tag_list(tags: dict) -> list[dict]:
     return [{"Key": key, "Value": str(value)} for key, value in tags.items()]

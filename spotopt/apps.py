@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
 from django.conf import settings
 
 
@@ -16,3 +17,9 @@ class SpotoptConfig(AppConfig):
             from spotopt.scheduler import scheduler_start
 
             scheduler_start()
+
+
+class OperatorAdminConfig(AdminConfig):
+    """Django's admin app, with the operator console as its default site."""
+
+    default_site = "spotopt.admin_site.OperatorAdminSite"

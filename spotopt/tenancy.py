@@ -43,3 +43,16 @@ class IsClientMember(BasePermission):
 
     def has_permission(self, request, view):
         return client_of(request.user) is not None
+
+
+class ClientScoped:
+    """Mixin of every client API view: the caller's client, path checked."""
+
+    permission_classes = [IsClientMember]
+
+    @property
+    def client(self) -> Client:
+        return client_of(self.request.user)
+
+    def path_client(self) -> Client:
+        return client_require(self.request.user, self.kwargs["client_id"])

@@ -68,8 +68,7 @@ class HeartbeatView(AgentActionView):
     def act(self, request, agent):
         data = self.validated(s.HeartbeatIn)
         agent = heartbeat_record(
-            agent=agent, status=data["status"] or Agent.Status.ONLINE,
-            instance_id=data["instance_id"],
+            agent=agent, status=data["status"] or Agent.Status.ONLINE
         )
         return Response({
             "status": "ok",

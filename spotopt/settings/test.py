@@ -18,3 +18,6 @@ STORAGES = {
 # so the cache stays in-process here. Tests about Redis configure it.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 WHITENOISE_AUTOREFRESH = True
+
+# Tasks run where they are called; tests about the broker start a worker.
+CELERY_TASK_ALWAYS_EAGER = True

@@ -1,0 +1,289 @@
+"""The set-based statements of a consolidation run, for both databases.
+
+PostgreSQL and SQLite share every statement; only time arithmetic differs,
+and `Dialect` supplies those fragments. All statements take parameters, so
+a literal percent sign is written `%%`.
+"""
+
+from dataclasses import dataclass
+
+from pricing.models import (
+    CanonicalPrice,
+    ConsolidatedPrice,
+    InterruptionBand,
+    OnDemandPrice,
+    RawPriceReport,
+    SpotPool,
+)
+
+RAW = RawPriceReport._meta.db_table
+CONSOLIDATED = ConsolidatedPrice._meta.db_table
+CANONICAL = CanonicalPrice._meta.db_table
+POOL = SpotPool._meta.db_table
+ONDEMAND = OnDemandPrice._meta.db_table
+BAND = InterruptionBand._meta.db_table
+TOUCHED = "pricing_consolidation_touched"
+
+# Volatility looks back over this many consolidated points (an hour).
+VOLATILITY_POINTS = 12
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """Time arithmetic on one database; `bucket_seconds` sizes the buckets."""
+
+    vendor: str
+    bucket_seconds: int
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.vendor == "postgresql"
+
+    def bucket_of(self, column: str) -> str:
+        size = self.bucket_seconds
+        if self.is_postgres:
+            return (
+                f"date_bin(interval '{size} seconds', {column}, "
+                "timestamptz '2000-01-01 00:00:00+00')"
+            )
+        return (
+            f"datetime((CAST(strftime('%%s', {column}) AS INTEGER) / {size})"
+            f" * {size}, 'unixepoch')"
+        )
+
+    def epoch(self, column: str) -> str:
+        if self.is_postgres:
+            return f"CAST(extract(epoch FROM {column}) AS bigint)"
+        return f"CAST(strftime('%%s', {column}) AS INTEGER)"
+
+    def plus_seconds(self, column: str, seconds: str) -> str:
+        if self.is_postgres:
+            return f"({column} + ({seconds}) * interval '1 second')"
+        return f"datetime({self.epoch(column)} + ({seconds}), 'unixepoch')"
+
+    def date_of(self, column: str) -> str:
+        if self.is_postgres:
+            return f"CAST({column} AT TIME ZONE 'UTC' AS date)"
+        return f"date({column})"
+
+
+def touched_create(dialect: Dialect, *, by_observed: bool) -> str:
+    """Pool buckets whose raw reports or life-cycle facts are new.
+
+    Params: window start, window end, and the same pair again for facts.
+    With `by_observed`, the raw window is on observed_at instead of
+    received_at (a re-consolidation of a period by hand).
+    """
+    column = "observed_at" if by_observed else "received_at"
+    emergency = "instances_emergencyevent"
+    instance = "instances_instance"
+    return f"""
+        CREATE TEMP TABLE {TOUCHED} AS
+        SELECT DISTINCT pool_id, {dialect.bucket_of("observed_at")} AS bucket
+        FROM {RAW}
+        WHERE {column} > %s AND {column} <= %s
+          AND price_type = 'spot' AND pool_id IS NOT NULL
+        UNION
+        SELECT i.pool_id, {dialect.bucket_of("e.received_at")}
+        FROM {emergency} e JOIN {instance} i ON i.id = e.instance_id
+        WHERE e.received_at > %s AND e.received_at <= %s
+          AND i.pool_id IS NOT NULL
+    """
+
+
+def _winners(dialect: Dialect, *, full: bool) -> str:
+    """One row per pool bucket: primary over replica over history, then latest."""
+    bucket = dialect.bucket_of("r.observed_at")
+    scope = "" if full else f"""
+        JOIN {TOUCHED} t ON t.pool_id = r.pool_id
+         AND r.observed_at >= t.bucket
+         AND r.observed_at < {dialect.plus_seconds("t.bucket", str(dialect.bucket_seconds))}
+    """
+    return f"""
+        SELECT r.pool_id, {bucket} AS bucket, r.price, r.source,
+               r.observed_at,
+               ROW_NUMBER() OVER (
+                   PARTITION BY r.pool_id, {bucket}
+                   ORDER BY CASE
+                       WHEN r.role = 'primary' THEN 0
+                       WHEN r.role = 'replica' THEN 1
+                       WHEN r.source = 'agent' THEN 2
+                       ELSE 3 END,
+                     r.observed_at DESC, r.id DESC
+               ) AS rank,
+               COUNT(*) OVER (PARTITION BY r.pool_id, {bucket}) AS reports
+        FROM {RAW} r {scope}
+        WHERE r.price_type = 'spot' AND r.pool_id IS NOT NULL
+    """
+
+
+def observed_upsert(dialect: Dialect, *, full: bool) -> str:
+    """Write the winning report of each touched bucket; no params."""
+    return f"""
+        INSERT INTO {CONSOLIDATED}
+            (pool_id, bucket, price, origin, confidence, report_count, observed_at)
+        SELECT pool_id, bucket, price, source, 1.0, reports, observed_at
+        FROM ({_winners(dialect, full=full)}) winners
+        WHERE rank = 1
+        ON CONFLICT (pool_id, bucket) DO UPDATE SET
+            price = excluded.price,
+            origin = excluded.origin,
+            confidence = excluded.confidence,
+            report_count = excluded.report_count,
+            observed_at = excluded.observed_at
+    """
+
+
+def _span(dialect: Dialect, *, full: bool) -> str:
+    if full:
+        return f"""
+            SELECT pool_id, MIN(bucket) AS low, MAX(bucket) AS high
+            FROM {CONSOLIDATED} GROUP BY pool_id
+        """
+    return f"""
+        SELECT pool_id, MIN(bucket) AS low, MAX(bucket) AS high
+        FROM {TOUCHED} GROUP BY pool_id
+    """
+
+
+def interpolated_upsert(dialect: Dialect, *, full: bool, limit_seconds: int) -> str:
+    """Fill gaps of at most `limit_seconds` between known points; no params.
+
+    A gap of g buckets between two known points has g - 1 missing ones; each
+    gets the linear value and the confidence 1 - (g - 1) / (limit / bucket),
+    so a longer gap is trusted less. An observed row is never overwritten.
+    """
+    size = dialect.bucket_seconds
+    max_gap = limit_seconds // size
+    step_seconds = f"steps.k * {size}"
+    return f"""
+        WITH RECURSIVE steps(k) AS (
+            SELECT 1 UNION ALL SELECT k + 1 FROM steps WHERE k < {max_gap}
+        ),
+        span AS ({_span(dialect, full=full)}),
+        known AS (
+            SELECT c.pool_id, c.bucket, c.price,
+                   LEAD(c.bucket) OVER w AS next_bucket,
+                   LEAD(c.price) OVER w AS next_price
+            FROM {CONSOLIDATED} c
+            JOIN span s ON s.pool_id = c.pool_id
+             AND c.bucket >= {dialect.plus_seconds("s.low", str(-limit_seconds))}
+             AND c.bucket <= {dialect.plus_seconds("s.high", str(limit_seconds))}
+            WHERE c.origin <> 'interpolated'
+            WINDOW w AS (PARTITION BY c.pool_id ORDER BY c.bucket)
+        ),
+        gaps AS (
+            SELECT pool_id, bucket, price, next_price,
+                   ({dialect.epoch("next_bucket")} - {dialect.epoch("bucket")})
+                     / {size} AS width
+            FROM known
+            WHERE next_bucket IS NOT NULL
+        )
+        INSERT INTO {CONSOLIDATED}
+            (pool_id, bucket, price, origin, confidence, report_count, observed_at)
+        SELECT gaps.pool_id,
+               {dialect.plus_seconds("gaps.bucket", step_seconds)},
+               gaps.price + (gaps.next_price - gaps.price) * steps.k * 1.0
+                 / gaps.width,
+               'interpolated',
+               1.0 - (gaps.width - 1) * 1.0 / {max_gap},
+               0, NULL
+        FROM gaps JOIN steps ON steps.k < gaps.width
+        WHERE gaps.width > 1 AND gaps.width <= {max_gap}
+        ON CONFLICT (pool_id, bucket) DO UPDATE SET
+            price = excluded.price,
+            confidence = excluded.confidence
+        WHERE {CONSOLIDATED}.origin = 'interpolated'
+    """
+
+
+def _facts(dialect: Dialect) -> str:
+    """Life-cycle facts per pool bucket: rebalance, notice, interruption."""
+    emergency = "instances_emergencyevent"
+    instance = "instances_instance"
+    ended = "COALESCE(i.terminated_at, i.state_changed_at)"
+    return f"""
+        SELECT pool_id, bucket, MAX(rebalance) AS rebalance,
+               MAX(notice) AS notice, MAX(interrupted) AS interrupted,
+               MAX(reason) AS reason
+        FROM (
+            SELECT i.pool_id, {dialect.bucket_of("e.received_at")} AS bucket,
+                   CASE WHEN e.kind = 'rebalance' THEN 1 ELSE 0 END AS rebalance,
+                   CASE WHEN e.kind = 'termination' THEN 1 ELSE 0 END AS notice,
+                   0 AS interrupted, '' AS reason
+            FROM {emergency} e JOIN {instance} i ON i.id = e.instance_id
+            WHERE i.pool_id IN (SELECT pool_id FROM span)
+            UNION ALL
+            SELECT i.pool_id, {dialect.bucket_of(ended)}, 0, 0, 1, i.state_reason
+            FROM {instance} i
+            WHERE i.pool_id IN (SELECT pool_id FROM span)
+              AND i.state_reason LIKE '%%interruption%%'
+        ) events
+        GROUP BY pool_id, bucket
+    """
+
+
+def canonical_upsert(dialect: Dialect, *, full: bool, limit_seconds: int) -> str:
+    """Rebuild the canonical rows around touched buckets; no params.
+
+    The window reaches `limit_seconds` either side of the touched buckets
+    (interpolation may have changed rows that far) and reads one more hour
+    back so that the first rows' volatility sees their trailing points.
+    """
+    lookback = limit_seconds + VOLATILITY_POINTS * dialect.bucket_seconds
+    band = f"""
+        SELECT b.band FROM {BAND} b
+        WHERE b.region = p.region AND b.instance_type = p.instance_type
+          AND b.os = 'Linux'
+          AND b.snapshot_date <= {dialect.date_of("se.bucket")}
+        ORDER BY b.snapshot_date DESC LIMIT 1
+    """
+    return f"""
+        WITH span AS ({_span(dialect, full=full)}),
+        series AS (
+            SELECT c.pool_id, c.bucket, c.price, c.origin, c.confidence,
+                   MAX(c.price) OVER w AS high,
+                   MIN(c.price) OVER w AS low,
+                   AVG(c.price) OVER w AS mean
+            FROM {CONSOLIDATED} c
+            JOIN span s ON s.pool_id = c.pool_id
+             AND c.bucket >= {dialect.plus_seconds("s.low", str(-lookback))}
+             AND c.bucket <= {dialect.plus_seconds("s.high", str(limit_seconds))}
+            WINDOW w AS (
+                PARTITION BY c.pool_id ORDER BY c.bucket
+                ROWS BETWEEN {VOLATILITY_POINTS - 1} PRECEDING AND CURRENT ROW
+            )
+        ),
+        facts AS ({_facts(dialect)})
+        INSERT INTO {CANONICAL}
+            (pool_id, bucket, price, origin, confidence, volatility,
+             ondemand_ratio, advisor_band, rebalance_seen, notice_seen,
+             interrupted, interruption_reason)
+        SELECT se.pool_id, se.bucket, se.price, se.origin, se.confidence,
+               (se.high - se.low) / NULLIF(se.mean, 0),
+               se.price / NULLIF(od.price, 0),
+               ({band}),
+               COALESCE(f.rebalance, 0) = 1,
+               COALESCE(f.notice, 0) = 1,
+               COALESCE(f.interrupted, 0) = 1,
+               COALESCE(f.reason, '')
+        FROM series se
+        JOIN span s ON s.pool_id = se.pool_id
+         AND se.bucket >= {dialect.plus_seconds("s.low", str(-limit_seconds))}
+        JOIN {POOL} p ON p.id = se.pool_id
+        LEFT JOIN {ONDEMAND} od
+          ON od.instance_type = p.instance_type AND od.region = p.region
+        LEFT JOIN facts f ON f.pool_id = se.pool_id AND f.bucket = se.bucket
+        WHERE TRUE
+        ON CONFLICT (pool_id, bucket) DO UPDATE SET
+            price = excluded.price,
+            origin = excluded.origin,
+            confidence = excluded.confidence,
+            volatility = excluded.volatility,
+            ondemand_ratio = excluded.ondemand_ratio,
+            advisor_band = excluded.advisor_band,
+            rebalance_seen = excluded.rebalance_seen,
+            notice_seen = excluded.notice_seen,
+            interrupted = excluded.interrupted,
+            interruption_reason = excluded.interruption_reason
+    """

@@ -1,0 +1,128 @@
+"""Rate limits: DRF throttling for the APIs, and a login attempt limiter.
+
+Both count in fixed windows in the cache (shared through Redis when scaled
+out). A fixed window costs two cache operations per request, where DRF's
+sliding history would store and rewrite a list of every request's time on
+each call; agents poll every few seconds, so that cost matters.
+"""
+
+import logging
+import time
+from functools import wraps
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpResponse
+from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle
+
+logger = logging.getLogger(__name__)
+
+_PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def rate_parse(rate: str) -> tuple[int, int]:
+    """'600/min' -> (600, 60): requests allowed per window of seconds."""
+    count, period = rate.split("/")
+    return int(count), _PERIOD_SECONDS[period.strip()[0].lower()]
+
+
+def window_hit(*, key: str, limit: int, window_seconds: int) -> int:
+    """Count one hit in the current window; return seconds to wait, or 0."""
+    now = time.time()
+    window = int(now // window_seconds)
+    cache_key = f"rate:{key}:{window}"
+    try:
+        cache.add(cache_key, 0, timeout=window_seconds + 1)
+        hits = cache.incr(cache_key)
+    except ValueError:
+        # The key expired between add and incr: this is a new window.
+        cache.set(cache_key, 1, timeout=window_seconds + 1)
+        hits = 1
+    except Exception:
+        # A rate limiter that fails closed would take the fleet down with
+        # the cache; let the request through.
+        logger.warning("Rate limiter unavailable", exc_info=True)
+        return 0
+    if hits <= limit:
+        return 0
+    return max(1, int((window + 1) * window_seconds - now) + 1)
+
+
+class ApiRateThrottle(BaseThrottle):
+    """One throttle for every API view, keyed by who is calling what.
+
+    - an agent endpoint (a path with an agent id): per client and agent, so
+      one busy fleet never starves another agent of the same client;
+    - another token call: per client; a session user: per user;
+    - anything else: per address.
+    Rates come from REST_FRAMEWORK's DEFAULT_THROTTLE_RATES at call time.
+    """
+
+    def allow_request(self, request, view):
+        scope, ident = self._scope_and_ident(request, view)
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get(scope)
+        if not rate:
+            return True
+
+        limit, window = rate_parse(rate)
+        self._wait = window_hit(
+            key=f"{scope}:{ident}", limit=limit, window_seconds=window
+        )
+        return self._wait == 0
+
+    def wait(self):
+        return getattr(self, "_wait", None)
+
+    def _scope_and_ident(self, request, view) -> tuple[str, str]:
+        user = getattr(request, "user", None)
+        client = getattr(user, "client", None)
+        if client is not None:
+            agent_id = getattr(view, "kwargs", {}).get("agent_id")
+            if agent_id is not None:
+                return "agent", f"{client.pk}:{str(agent_id)[:24]}"
+            if request.path.endswith("/register"):
+                return "agent", f"{client.pk}:register:{self.get_ident(request)}"
+            return "client", str(client.pk)
+        if user is not None and getattr(user, "is_authenticated", False):
+            return "user", str(user.pk)
+        return "anon", self.get_ident(request)
+
+
+def login_throttled(view):
+    """Refuse login POSTs from an address after too many attempts.
+
+    Every POST counts, successful or not: the limit is far above what a
+    person typing needs and far below what guessing needs.
+    """
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.method == "POST":
+            wait = _login_wait(request)
+            if wait:
+                logger.warning(
+                    "Login attempts from %s throttled", _client_address(request)
+                )
+                response = HttpResponse(
+                    "Too many login attempts. Try again later.",
+                    status=429,
+                    content_type="text/plain",
+                )
+                response["Retry-After"] = str(wait)
+                return response
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _login_wait(request) -> int:
+    limit, window = rate_parse(settings.LOGIN_RATE)
+    return window_hit(
+        key=f"login:{_client_address(request)}", limit=limit, window_seconds=window
+    )
+
+
+def _client_address(request) -> str:
+    # DRF's reading honours NUM_PROXIES, like the API throttle does.
+    return BaseThrottle().get_ident(request) or "unknown"
