@@ -62,6 +62,18 @@ def client_status_set(*, client: Client, status: str) -> None:
     logger.info("Client %s is now %s", client.pk, status)
 
 
+def client_delete(*, client: Client) -> None:
+    """Delete the client with its agents, instances and history.
+
+    Its token stops working at once in this process, within seconds in the
+    others (the authentication cache).
+    """
+    client_id = client.pk
+    client.delete()
+    client_cache_clear()
+    logger.info("Deleted client %s", client_id)
+
+
 @dataclass(frozen=True)
 class Registration:
     """What an agent states about itself when it registers."""

@@ -6,16 +6,18 @@ from django.conf import settings
 from agents.idempotency import idempotency_keys_prune
 from agents.services import agents_mark_offline
 from instances.services.emergencies import replicas_retire_expired
+from instances.services.replicas import replicas_reconcile_all
 from instances.services.sweeps import commands_expire
 
 
 @shared_task(name="agents.sweep_agents")
 def sweep_agents_task() -> dict:
-    """Every minute: offline agents, expired commands, stale replicas."""
+    """Every minute: offline agents, expired commands, replicas."""
     return {
         "offline": agents_mark_offline(),
         "expired_commands": commands_expire(),
         "retired_replicas": replicas_retire_expired(),
+        "manual_replica_changes": replicas_reconcile_all(),
     }
 
 

@@ -124,9 +124,14 @@ def candidates_acceptable(*, risks, is_current, quarantined, risk_threshold):
     return ok | np.asarray(is_current, dtype=bool)
 
 
-def quarantine_hours(failures: int) -> float:
-    """Back-off after `failures` recent failures: 6 h, 12 h, 24 h ... 7 days."""
-    if failures <= 0:
-        return 0.0
+def quarantine_hours(failures):
+    """Back-off after `failures` recent failures: 6 h, 12 h, 24 h ... 7 days.
 
-    return min(QUARANTINE_BASE_HOURS * 2 ** (failures - 1), QUARANTINE_MAX_HOURS)
+    Accepts a count or an array of counts; no failure means no quarantine.
+    """
+    failures = np.asarray(failures, dtype=float)
+    hours = np.minimum(
+        QUARANTINE_BASE_HOURS * 2.0 ** np.maximum(failures - 1, 0),
+        QUARANTINE_MAX_HOURS,
+    )
+    return np.where(failures > 0, hours, 0.0)

@@ -91,17 +91,28 @@ def _consolidate(*, since: datetime | None) -> dict:
     with connection.cursor() as cursor:
         if not full:
             _touched_fill(cursor, dialect, previous, watermark, since)
-        cursor.execute(sql.observed_upsert(dialect, full=full), [])
-        counts["observed_rows"] = cursor.rowcount
-        cursor.execute(
-            sql.interpolated_upsert(dialect, full=full, limit_seconds=limit), []
-        )
-        counts["interpolated_rows"] = cursor.rowcount
-        cursor.execute(
-            sql.canonical_upsert(dialect, full=full, limit_seconds=limit), []
-        )
-        counts["canonical_rows"] = cursor.rowcount
+        statements = {
+            "observed_rows": sql.observed_upsert(dialect, full=full),
+            "interpolated_rows": sql.interpolated_upsert(
+                dialect, full=full, limit_seconds=limit
+            ),
+            "canonical_rows": sql.canonical_upsert(
+                dialect, full=full, limit_seconds=limit
+            ),
+        }
+        for name, statement in statements.items():
+            cursor.execute(statement, [])
+            counts[name] = _rows_written(cursor)
     return counts
+
+
+def _rows_written(cursor) -> int:
+    # Python's sqlite3 reports -1 for a statement that starts with WITH.
+    if cursor.rowcount >= 0:
+        return cursor.rowcount
+
+    cursor.execute("SELECT changes()")
+    return cursor.fetchone()[0]
 
 
 def _window_start(previous: datetime | None) -> datetime:

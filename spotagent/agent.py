@@ -431,7 +431,7 @@ class Agent:
             body["termination_time"] = notice.time or None
         else:
             body["detected_at"] = notice.time or None
-        seen_at = time.time()
+        started = time.perf_counter()
         try:
             answer = self._post(
                 NOTICE_PATHS[notice.kind], body,
@@ -449,9 +449,10 @@ class Agent:
         self._wake.set()
         logger.info("Reported %s notice for %s: %s",
                     notice.kind, notice.instance_id, answer.get("action"))
-        self.observer("notice_reported", kind=notice.kind,
-                      instance_id=notice.instance_id, seen_at=seen_at,
-                      answer=answer)
+        self.observer(
+            "notice_reported", kind=notice.kind, instance_id=notice.instance_id,
+            round_trip_ms=(time.perf_counter() - started) * 1000, answer=answer,
+        )
 
     # --- state kept across restarts ------------------------------------------
 

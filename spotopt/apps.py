@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.contrib.admin.apps import AdminConfig
 from django.conf import settings
 
 
@@ -18,8 +17,3 @@ class SpotoptConfig(AppConfig):
 
             scheduler_start()
 
-
-class OperatorAdminConfig(AdminConfig):
-    """Django's admin app, with the operator console as its default site."""
-
-    default_site = "spotopt.admin_site.OperatorAdminSite"

@@ -182,14 +182,9 @@ def consolidation_last_finished() -> datetime | None:
     model = consolidation_job_model()
     if model is None:
         return None
-
-    fields = {field.name for field in model._meta.get_fields()}
-    if "finished_at" not in fields:
-        return None
-    queryset = model.objects.filter(finished_at__isnull=False)
-    if "status" in fields:
-        queryset = queryset.filter(status__in=["succeeded", "success", "done"])
-    return queryset.aggregate(last=Max("finished_at"))["last"]
+    return model.objects.filter(
+        status="succeeded", finished_at__isnull=False
+    ).aggregate(last=Max("finished_at"))["last"]
 
 
 def consolidation_lag_seconds(*, now: datetime | None = None) -> float | None:

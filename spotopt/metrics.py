@@ -55,15 +55,6 @@ FAILOVER_DURATION = Histogram(
     "From a termination notice to the replica serving as primary.",
     buckets=(1, 5, 10, 20, 30, 45, 60, 90, 120, 180, 300),
 )
-CONSOLIDATION_ROWS = Counter(
-    "spotopt_consolidation_rows_total",
-    "Consolidated price rows written by consolidation runs.",
-)
-CONSOLIDATION_DURATION = Histogram(
-    "spotopt_consolidation_duration_seconds",
-    "Wall time of one consolidation run.",
-    buckets=(0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800),
-)
 DECISIONS = Counter(
     "spotopt_decisions_total",
     "Decisions made, by engine and recommended action.",
@@ -97,11 +88,6 @@ def command_observe(*, command_type: str, status: str) -> None:
     COMMANDS.labels(command_type, status).inc()
 
 
-def consolidation_observe(*, rows: int, seconds: float) -> None:
-    CONSOLIDATION_ROWS.inc(max(0, rows))
-    CONSOLIDATION_DURATION.observe(max(0.0, seconds))
-
-
 def failover_observe(*, seconds: float) -> None:
     FAILOVER_DURATION.observe(max(0.0, seconds))
 
@@ -110,26 +96,26 @@ class StateCollector:
     """Figures about the present, read from the database at scrape time."""
 
     def collect(self):
-        from agents.models import Agent
-        from instances.models import Command, EmergencyEvent
-
         try:
-            agents = _counts(Agent.objects.all(), "status")
-            commands = _counts(
-                Command.objects.filter(
-                    status__in=[Command.Status.PENDING, Command.Status.DELIVERED]
-                ),
-                "command_type",
-            )
-            open_emergencies = EmergencyEvent.objects.filter(
-                status=EmergencyEvent.Status.OPEN
-            ).count()
+            families = list(self._families())
         except Exception:
             # A scrape must still answer while the database is down; the
             # missing series and the health check tell the story.
             logger.warning("Metrics: database figures unavailable", exc_info=True)
             return
+        yield from families
 
+    def _families(self):
+        from agents.models import Agent
+        from instances.models import Command, EmergencyEvent
+
+        agents = _counts(Agent.objects.all(), "status")
+        commands = _counts(
+            Command.objects.filter(
+                status__in=[Command.Status.PENDING, Command.Status.DELIVERED]
+            ),
+            "command_type",
+        )
         yield _gauge(
             "spotopt_agents", "Agents by status.", "status",
             agents, [choice for choice, _ in Agent.Status.choices],
@@ -142,9 +128,11 @@ class StateCollector:
         emergencies = GaugeMetricFamily(
             "spotopt_emergencies_open", "Emergency events not yet resolved."
         )
-        emergencies.add_metric([], open_emergencies)
+        emergencies.add_metric(
+            [], EmergencyEvent.objects.filter(status="open").count()
+        )
         yield emergencies
-        yield from _consolidation_lag()
+        yield from _consolidation()
 
 
 def _counts(queryset, field: str) -> dict:
@@ -159,18 +147,43 @@ def _gauge(name, documentation, label, counts: dict, known: list):
     return family
 
 
-def _consolidation_lag():
-    from spotopt.health import consolidation_last_finished
+def _consolidation():
+    """The last consolidation run, read from its job row.
 
-    finished = consolidation_last_finished()
-    if finished is None:
+    Runs happen in a Celery worker, whose own counters may live on another
+    host; the job row is the same wherever it is read.
+    """
+    from spotopt.health import consolidation_job_model
+
+    model = consolidation_job_model()
+    if model is None:
         return
-    family = GaugeMetricFamily(
+
+    last = (
+        model.objects.filter(status="succeeded", finished_at__isnull=False)
+        .order_by("-finished_at")
+        .first()
+    )
+    if last is None:
+        return
+    lag = GaugeMetricFamily(
         "spotopt_consolidation_lag_seconds",
         "Seconds since the last consolidation run finished successfully.",
     )
-    family.add_metric([], (timezone.now() - finished).total_seconds())
-    yield family
+    lag.add_metric([], (timezone.now() - last.finished_at).total_seconds())
+    rows = GaugeMetricFamily(
+        "spotopt_consolidation_last_rows",
+        "Rows the last successful consolidation run read or wrote, by tier.",
+        labels=["tier"],
+    )
+    for tier in ("raw", "observed", "interpolated", "canonical"):
+        rows.add_metric([tier], getattr(last, f"{tier}_rows", 0) or 0)
+    duration = GaugeMetricFamily(
+        "spotopt_consolidation_last_duration_seconds",
+        "Wall time of the last successful consolidation run.",
+    )
+    duration.add_metric([], (last.duration_ms or 0) / 1000)
+    yield from (lag, rows, duration)
 
 
 def metrics_render() -> tuple[bytes, str]:

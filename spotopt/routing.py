@@ -1,3 +1,9 @@
 """Websocket routes of every app, gathered for the ASGI router."""
 
-websocket_urlpatterns = []
+from django.urls import path
+
+from spotopt.consumers import ClientEventsConsumer
+
+websocket_urlpatterns = [
+    path("ws/client/<int:client_id>/", ClientEventsConsumer.as_asgi()),
+]

@@ -11,6 +11,8 @@ handler400 = "spotopt.errors.json_bad_request"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health", views.health, name="health"),
+    path("metrics", views.metrics, name="metrics"),
+    path("api/admin/", include("agents.api.operator_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"

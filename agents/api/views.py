@@ -19,6 +19,7 @@ from agents.services import (
 from instances.models import Command
 from instances.services.commands import command_pending_count, command_poll
 from instances.services.lifecycle import audit_record
+from instances.services.replicas import zombies_detect
 from instances.services.switching import command_result_apply
 from pricing.api.reports import pricing_report_store
 
@@ -70,6 +71,9 @@ class HeartbeatView(AgentActionView):
         agent = heartbeat_record(
             agent=agent, status=data["status"] or Agent.Status.ONLINE
         )
+        running = _running_instance_ids(data.get("inventory_snapshot"))
+        if running:
+            zombies_detect(agent=agent, running_instance_ids=running)
         return Response({
             "status": "ok",
             "server_time": timezone.now(),
@@ -77,6 +81,17 @@ class HeartbeatView(AgentActionView):
             "pending_commands": command_pending_count(agent_id=agent.pk),
             "notice_status": agent.notice_status,
         })
+
+
+def _running_instance_ids(snapshot) -> list[str]:
+    """Instance ids of the snapshot: plain strings or {instance_id, state}."""
+    ids = []
+    for item in (snapshot or {}).get("instances") or []:
+        if isinstance(item, str):
+            ids.append(item)
+        elif isinstance(item, dict) and item.get("state", "running") == "running":
+            ids.append(str(item.get("instance_id") or ""))
+    return [instance_id for instance_id in ids if instance_id][:500]
 
 
 class ConfigView(AgentAPIView):

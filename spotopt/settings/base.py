@@ -24,7 +24,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "spotopt.admin_apps.OperatorAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -45,6 +45,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "spotopt.middleware.RequestIdMiddleware",
+    "spotopt.middleware.MetricsMiddleware",
     "spotopt.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -54,7 +55,13 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "spotopt.middleware.ContentSecurityPolicyMiddleware",
 ]
+
+# Empty sends no policy header; production sets one.
+CONTENT_SECURITY_POLICY = env_str("CONTENT_SECURITY_POLICY")
+# Admin and dashboard login POSTs allowed per address and window.
+LOGIN_RATE = env_str("LOGIN_RATE", "10/min")
 
 ROOT_URLCONF = "spotopt.urls"
 WSGI_APPLICATION = "spotopt.wsgi.application"
@@ -135,6 +142,15 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "spotopt.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_THROTTLE_CLASSES": ["spotopt.throttling.ApiRateThrottle"],
+    # An agent polls every 5 s and heartbeats every 30 s; during a failover
+    # it resends notices every 10 s. 600 a minute per agent leaves room.
+    "DEFAULT_THROTTLE_RATES": {
+        "agent": env_str("THROTTLE_AGENT_RATE", "600/min"),
+        "client": env_str("THROTTLE_CLIENT_RATE", "600/min"),
+        "user": env_str("THROTTLE_USER_RATE", "600/min"),
+        "anon": env_str("THROTTLE_ANON_RATE", "60/min"),
+    },
 }
 
 SPECTACULAR_SETTINGS = {
@@ -215,7 +231,10 @@ LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "spotopt.logging.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "spotopt.logging.RequestIdFilter"},
+        "redact_secrets": {"()": "spotopt.logging.SecretRedactingFilter"},
+    },
     "formatters": {
         "text": {
             "format": "%(asctime)s %(levelname)-7s %(name)s "
@@ -231,7 +250,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact_secrets"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

@@ -21,3 +21,13 @@ WHITENOISE_AUTOREFRESH = True
 
 # Tasks run where they are called; tests about the broker start a worker.
 CELERY_TASK_ALWAYS_EAGER = True
+
+# Suites and benchmarks hammer one agent far faster than a real one polls;
+# the throttle tests set their own small rates.
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": dict.fromkeys(
+        ("agent", "client", "user", "anon"), "100000/min"
+    ),
+}
+LOGIN_RATE = "100000/min"

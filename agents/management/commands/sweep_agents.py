@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 
 from agents.services import agents_mark_offline
 from instances.services.emergencies import replicas_retire_expired
+from instances.services.replicas import replicas_reconcile_all
 from instances.services.sweeps import commands_expire
 
 
@@ -12,7 +13,8 @@ class Command(BaseCommand):
         offline = agents_mark_offline()
         expired = commands_expire()
         retired = replicas_retire_expired()
+        reconciled = replicas_reconcile_all()
         self.stdout.write(
             f"{offline} agents marked offline, {expired} commands expired, "
-            f"{retired} replicas retired."
+            f"{retired} replicas retired, {reconciled} manual replica changes."
         )

@@ -1,0 +1,386 @@
+"""Agent load benchmark: how many agents one 2-core machine serves.
+
+Starts the service as in production (gunicorn gthread workers, PostgreSQL,
+Redis, DEBUG off) on its own database and Redis db, registers agents through
+the API and drives each one at the field rates: a heartbeat every 30 s, a
+command poll every 5 s, a pricing report every 300 s. Rates are real, not
+time-compressed; each step runs for a bounded window. During each window a
+few agents send termination notices; the server records how long each took
+to put the emergency command in the queue (EmergencyEvent.queue_delay_ms).
+
+Latency is measured from the moment a request was due, so a load generator
+or server that falls behind shows up in the figures. The last line of
+stdout is one JSON object; progress goes to stderr.
+
+    python bench/agent_load.py --max-agents 10000 --step-seconds 30
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import suppress
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (  # noqa: E402
+    Connection,
+    Server,
+    database_recreate,
+    django_eval,
+    event_loop_install,
+    log,
+    manage,
+    percentile,
+    redis_flush,
+    server_env,
+)
+
+HEARTBEAT_SECONDS = 30.0
+POLL_SECONDS = 5.0
+PRICING_SECONDS = 300.0
+P99_LIMIT_MS = 100.0
+REQUEST_TIMEOUT_SECONDS = 10.0
+DRAIN_SECONDS = 15.0
+DEFAULT_STEPS = (500, 1000, 2000, 5000, 10000)
+AZS = ("us-east-1a", "us-east-1b", "us-east-1c")
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--max-agents", type=int, default=10000)
+    parser.add_argument(
+        "--steps", default=",".join(map(str, DEFAULT_STEPS)),
+        help="agent counts to ramp through (capped by --max-agents)",
+    )
+    parser.add_argument("--step-seconds", type=float, default=30.0,
+                        help="measured window per step")
+    parser.add_argument("--warmup-seconds", type=float, default=POLL_SECONDS,
+                        help="unmeasured run-in per step (one poll period)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--connections", type=int, default=64,
+                        help="keep-alive connections of the load generator")
+    parser.add_argument("--notice-interval", type=float, default=1.0,
+                        help="seconds between termination notices in a step")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--database-url",
+        default="postgres://postgres@127.0.0.1:5432/bench_agent_load",
+    )
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/2")
+    parser.add_argument("--keep-going", action="store_true",
+                        help="run every step even after one fails")
+    parser.add_argument(
+        "--log-dir", default=str(Path(tempfile.gettempdir()) / "spotopt-bench")
+    )
+    return parser.parse_args()
+
+
+class Load:
+    """An open-loop generator: requests are due at fixed times and a pool of
+    keep-alive connections works them off in order."""
+
+    def __init__(self, *, port: int, token: str, connections: int):
+        self.port, self.connections = port, connections
+        self.headers = {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+        }
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.samples: list[tuple[str, float, bool, float]] = []
+        self.answers: dict[str, tuple[int, bytes]] = {}
+        self.failures: list[tuple] = []
+
+    async def run(self, events: list[tuple], until: float) -> None:
+        """Send every (due, kind, method, path, body) event; wait for the
+        answers until `until` at the latest."""
+        workers = [
+            asyncio.create_task(self._work()) for _ in range(self.connections)
+        ]
+        loop = asyncio.get_running_loop()
+        for event in events:
+            delay = event[0] - loop.time()
+            if delay > 0.001:
+                await asyncio.sleep(delay)
+            self.queue.put_nowait(event)
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self.queue.join(), until - loop.time())
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        while not self.queue.empty():
+            due, kind, *_ = self.queue.get_nowait()
+            self.samples.append((kind, REQUEST_TIMEOUT_SECONDS * 1000, False, due))
+
+    async def _work(self) -> None:
+        loop = asyncio.get_running_loop()
+        connection = Connection("127.0.0.1", self.port)
+        try:
+            while True:
+                due, kind, method, path, body = await self.queue.get()
+                headers = self.headers
+                if method == "POST":
+                    headers = {**headers, "X-Request-ID": uuid.uuid4().hex}
+                ok = False
+                try:
+                    status, payload = await asyncio.wait_for(
+                        connection.request(method, path, headers, body),
+                        REQUEST_TIMEOUT_SECONDS,
+                    )
+                    ok = 200 <= status < 300
+                    if kind == "register":
+                        self.answers[path + body.decode()] = (status, payload)
+                    elif not ok and len(self.failures) < 20:
+                        self.failures.append((kind, path, status, payload[:300]))
+                except Exception:
+                    connection.close()
+                latency_ms = (loop.time() - due) * 1000
+                self.samples.append((kind, latency_ms, ok, due))
+                self.queue.task_done()
+        finally:
+            connection.close()
+
+
+def registration(index: int) -> bytes:
+    return json.dumps({
+        "instance_id": f"i-bench{index:07d}",
+        "instance_type": "m5.large",
+        "region": "us-east-1",
+        "az": AZS[index % len(AZS)],
+        "logical_agent_id": f"bench-{index}",
+        "mode": "spot",
+        "hostname": f"bench-{index}.internal",
+        "agent_version": "bench",
+    }).encode()
+
+
+PRICING_BODY = json.dumps({
+    "pricing_data_array": [
+        *(
+            {"instance_type": "m5.large", "az": az, "pool_id": f"m5.large.{az}",
+             "spot_price": f"0.03{index}"}
+            for index, az in enumerate(AZS)
+        ),
+        {"instance_type": "m5.large", "price_type": "ondemand", "price": "0.096",
+         "region": "us-east-1"},
+    ]
+}).encode()
+
+
+async def agents_register(*, port, token, first, count, connections):
+    """Register agents first..first+count-1 through the API; return their
+    (agent_id, instance_id) pairs."""
+    load = Load(port=port, token=token, connections=connections)
+    now = asyncio.get_running_loop().time()
+    events = [
+        (now, "register", "POST", "/api/agents/register", registration(index))
+        for index in range(first, first + count)
+    ]
+    await load.run(events, until=now + 600)
+    agents = []
+    for index in range(first, first + count):
+        body = registration(index)
+        status, payload = load.answers.get("/api/agents/register" + body.decode(),
+                                           (0, b""))
+        if status != 200:
+            raise SystemExit(f"registration {index} failed: {status} {payload!r}")
+        agents.append((json.loads(payload)["agent_id"], f"i-bench{index:07d}"))
+    return agents
+
+
+def field_events(agents, *, start: float, end: float, rng) -> list[tuple]:
+    """Every request each agent makes between start and end, in time order.
+
+    Each agent has its own random phase per request kind, as agents started
+    at random times do. Half poll the newer path and half the older one.
+    """
+    events = []
+    for position, (agent_id, instance_id) in enumerate(agents):
+        poll = "commands/pending" if position % 2 else "pending-commands"
+        heartbeat = json.dumps(
+            {"status": "online", "instance_id": instance_id}
+        ).encode()
+        kinds = (
+            (POLL_SECONDS, "poll", "GET", poll, b""),
+            (HEARTBEAT_SECONDS, "heartbeat", "POST", "heartbeat", heartbeat),
+            (PRICING_SECONDS, "pricing", "POST", "pricing-report", PRICING_BODY),
+        )
+        for period, kind, method, suffix, body in kinds:
+            due = start + rng.uniform(0, period)
+            while due < end:
+                path = f"/api/agents/{agent_id}/{suffix}"
+                events.append((due, kind, method, path, body))
+                due += period
+    events.sort(key=lambda event: event[0])
+    return events
+
+
+def notice_events(agents, *, start, end, interval, rng) -> list[tuple]:
+    """Termination notices, one every `interval` seconds, to distinct agents."""
+    count = max(1, int((end - start) / interval))
+    chosen = rng.sample(agents, min(count, len(agents)))
+    return [
+        (start + (number + 0.5) * interval, "notice", "POST",
+         f"/api/agents/{agent_id}/termination-imminent",
+         json.dumps({"instance_id": instance_id}).encode())
+        for number, (agent_id, instance_id) in enumerate(chosen)
+    ]
+
+
+def step_summary(load: Load, *, agents: int, measure_from: float,
+                 window: float) -> dict:
+    measured = [s for s in load.samples if s[3] >= measure_from]
+    field = [s for s in measured if s[0] != "notice"]
+    notices = [s for s in measured if s[0] == "notice"]
+    latencies = [s[1] for s in field]
+    summary = {
+        "agents": agents,
+        "requests": len(field),
+        "rps": round(len(field) / window, 1),
+        "p50_ms": round(percentile(latencies, 0.50), 2),
+        "p99_ms": round(percentile(latencies, 0.99), 2),
+        "max_ms": round(max(latencies, default=0.0), 2),
+        "errors": sum(1 for s in measured if not s[2]),
+        "by_kind": {},
+        "notices": len(notices),
+        "notice_request_p99_ms": round(
+            percentile([s[1] for s in notices], 0.99), 2
+        ),
+    }
+    for kind in ("poll", "heartbeat", "pricing"):
+        values = [s[1] for s in field if s[0] == kind]
+        summary["by_kind"][kind] = {
+            "count": len(values),
+            "p50_ms": round(percentile(values, 0.50), 2),
+            "p99_ms": round(percentile(values, 0.99), 2),
+        }
+    return summary
+
+
+def queue_delays(env: dict, agent_ids: list[int]) -> list[float]:
+    """The server's own notice-to-queue delays for these agents' notices."""
+    if not agent_ids:
+        return []
+    code = (
+        "import json; from instances.models import EmergencyEvent as E; "
+        "print(json.dumps(list(E.objects.filter(kind='termination', "
+        f"agent_id__in={agent_ids!r}).values_list('queue_delay_ms', flat=True))))"
+    )
+    return [value for value in django_eval(env, code) if value is not None]
+
+
+async def ramp(args, env, server, token, steps) -> list[dict]:
+    rng = random.Random(2)
+    agents, results = [], []
+    for count in steps:
+        log("step %s agents: registering %s more", count, count - len(agents))
+        started = time.monotonic()
+        agents += await agents_register(
+            port=args.port, token=token, first=len(agents),
+            count=count - len(agents), connections=args.connections,
+        )
+        log("registered in %.1f s", time.monotonic() - started)
+
+        loop = asyncio.get_running_loop()
+        start = loop.time() + 0.5
+        measure_from = start + args.warmup_seconds
+        end = measure_from + args.step_seconds
+        events = field_events(agents, start=start, end=end, rng=rng)
+        notices = notice_events(
+            agents, start=measure_from, end=end,
+            interval=args.notice_interval, rng=rng,
+        )
+        events = sorted(events + notices, key=lambda event: event[0])
+        load = Load(port=args.port, token=token, connections=args.connections)
+        cpu_before, wall_before = server.cpu_seconds(), time.monotonic()
+        gen_before = time.process_time()
+        await load.run(events, until=end + DRAIN_SECONDS)
+        wall = time.monotonic() - wall_before
+
+        summary = step_summary(
+            load, agents=count, measure_from=measure_from, window=args.step_seconds
+        )
+        noticed = [int(event[3].split("/")[3]) for event in notices]
+        delays = queue_delays(env, noticed)
+        summary["emergency_p99_ms"] = round(percentile(delays, 0.99), 2)
+        summary["emergency_p50_ms"] = round(percentile(delays, 0.50), 2)
+        summary["server_cpu_cores"] = round(
+            (server.cpu_seconds() - cpu_before) / wall, 2
+        )
+        summary["generator_cpu_cores"] = round(
+            (time.process_time() - gen_before) / wall, 2
+        )
+        summary["passed"] = (
+            summary["p99_ms"] < P99_LIMIT_MS and summary["errors"] == 0
+        )
+        results.append(summary)
+        log("step %s: %s", count, json.dumps(summary))
+        for failure in load.failures[:5]:
+            log("failed request: %r", failure)
+        if not summary["passed"] and not args.keep_going:
+            break
+    return results
+
+
+def final_report(args, results: list[dict]) -> dict:
+    passed = [step for step in results if step["passed"]]
+    headline = passed[-1] if passed else results[0]
+    return {
+        "agents_supported": passed[-1]["agents"] if passed else 0,
+        "rps": headline["rps"],
+        "p50_ms": headline["p50_ms"],
+        "p99_ms": headline["p99_ms"],
+        "errors": headline["errors"],
+        "emergency_p99_ms": headline["emergency_p99_ms"],
+        "emergency_request_p99_ms": headline["notice_request_p99_ms"],
+        "workers": args.workers,
+        "threads": args.threads,
+        "step_seconds": args.step_seconds,
+        "cpu_count": os.cpu_count(),
+        "steps": results,
+    }
+
+
+def main() -> None:
+    args = arguments()
+    steps = [
+        int(value) for value in args.steps.split(",")
+        if int(value) <= args.max_agents
+    ] or [args.max_agents]
+    log_dir = Path(args.log_dir)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    env = server_env(database_url=args.database_url, redis_url=args.redis_url)
+
+    log("preparing %s and %s", args.database_url, args.redis_url)
+    database_recreate(args.database_url)
+    redis_flush(args.redis_url)
+    manage(env, "migrate", "--noinput")
+    token = django_eval(env, (
+        "import json; from agents.services import client_create; "
+        "print(json.dumps(client_create(name='bench', email='')[1]))"
+    ))
+    server = Server(
+        env=env, port=args.port, workers=args.workers, threads=args.threads,
+        log_path=log_dir / "agent_load_server.log",
+    )
+    event_loop_install()
+    try:
+        server.start()
+        log("gunicorn: %s workers x %s threads on port %s",
+            args.workers, args.threads, args.port)
+        results = asyncio.run(ramp(args, env, server, token, steps))
+    finally:
+        server.stop()
+        redis_flush(args.redis_url)
+    print(json.dumps(final_report(args, results)))
+
+
+if __name__ == "__main__":
+    main()

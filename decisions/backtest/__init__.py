@@ -1,0 +1,1 @@
+"""The backtest: replay workloads over real price history, score policies."""
