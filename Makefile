@@ -6,7 +6,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO ?= 1
 
-.PHONY: run serve test test-sqlite lint bench-agent-load clean
+.PHONY: run serve test test-sqlite lint bench-agent-load clean static-vendor \
+	browser
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,14 +15,33 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@
 
-run: $(BIN)/.installed
+# Browser libraries come from the npm registry at build time; nothing of
+# them is committed and nothing is fetched from a CDN at run time.
+VENDOR := static/vendor
+$(VENDOR)/chart.umd.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	mkdir -p $(VENDOR)
+	cp node_modules/chart.js/dist/chart.umd.min.js $@
+
+static-vendor: $(VENDOR)/chart.umd.min.js
+
+# The browser tests drive Debian's chromium; as root it is installed here.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+				apt-get install -y -qq chromium; \
+		else echo "chromium missing: install it (apt-get install chromium)"; fi; \
+	fi
+
+run: $(BIN)/.installed static-vendor
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py sync_schedule
 	DEBUG=1 $(BIN)/python manage.py bootstrap_demo
 	DEBUG=1 EMBEDDED_SCHEDULER=1 DEMO=$(DEMO) $(BIN)/python -m spotopt.serve \
 		--host $(HOST) --port $(PORT)
 
-test: $(BIN)/.installed
+test: $(BIN)/.installed static-vendor browser
 	$(BIN)/pytest -n 2 --dist loadfile
 	@if [ -n "$$DATABASE_URL" ]; then $(MAKE) --no-print-directory test-sqlite; fi
 
@@ -34,4 +54,4 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) db.sqlite3 .demo-token
+	rm -rf $(VENV) db.sqlite3 .demo-token node_modules $(VENDOR)

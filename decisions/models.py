@@ -34,3 +34,78 @@ class DecisionLog(models.Model):
 
     def __str__(self):
         return f"{self.engine}: {self.recommended_action} for {self.agent_id}"
+
+
+class ModelArtifact(models.Model):
+    """A trained model uploaded to the registry, one version of one name.
+
+    The file is kept as bytes in a format that cannot run code on load
+    (skops); at most one artefact is active and at most one is the fallback
+    the registry returns to when the active one fails.
+    """
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded"
+        VALIDATED = "validated"
+        ACTIVE = "active"
+        FALLBACK = "fallback"
+        RETIRED = "retired"
+        FAILED = "failed"
+
+    name = models.CharField(max_length=64)
+    version = models.CharField(max_length=32)
+    features = models.JSONField(default=list, blank=True)
+    horizon_hours = models.FloatField(default=24.0)
+    metrics = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.UPLOADED
+    )
+    status_reason = models.CharField(max_length=255, blank=True)
+    data = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name", "version"], name="artifact_unique_version"
+            ),
+            models.UniqueConstraint(
+                fields=["status"], condition=models.Q(status="active"),
+                name="artifact_one_active",
+            ),
+            models.UniqueConstraint(
+                fields=["status"], condition=models.Q(status="fallback"),
+                name="artifact_one_fallback",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} {self.version} ({self.status})"
+
+
+class RegistryEvent(models.Model):
+    """One change in the model registry: who or what did it, and why.
+
+    The instances audit needs a client; registry changes are fleet-wide.
+    """
+
+    artifact = models.ForeignKey(
+        ModelArtifact, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="events",
+    )
+    event_type = models.CharField(max_length=32)
+    status_before = models.CharField(max_length=12, blank=True)
+    status_after = models.CharField(max_length=12, blank=True)
+    actor = models.CharField(max_length=150, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.event_type} {self.status_before}->{self.status_after}"

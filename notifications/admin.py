@@ -6,9 +6,11 @@ from notifications.models import Notification, WebhookDelivery
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
     list_display = ["title", "client", "kind", "severity", "created_at", "read_at"]
-    list_filter = ["kind", "severity"]
-    search_fields = ["title", "body"]
+    list_filter = ["kind", "severity", "created_at"]
+    search_fields = ["title", "body", "client__name"]
     list_select_related = ["client"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["client", "agent", "kind", "severity", "created_at"]
 
 
 @admin.register(WebhookDelivery)

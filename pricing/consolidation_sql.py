@@ -94,10 +94,10 @@ def touched_create(dialect: Dialect, *, by_observed: bool) -> str:
 def _winners(dialect: Dialect, *, full: bool) -> str:
     """One row per pool bucket: primary over replica over history, then latest."""
     bucket = dialect.bucket_of("r.observed_at")
+    bucket_end = dialect.plus_seconds("t.bucket", str(dialect.bucket_seconds))
     scope = "" if full else f"""
         JOIN {TOUCHED} t ON t.pool_id = r.pool_id
-         AND r.observed_at >= t.bucket
-         AND r.observed_at < {dialect.plus_seconds("t.bucket", str(dialect.bucket_seconds))}
+         AND r.observed_at >= t.bucket AND r.observed_at < {bucket_end}
     """
     return f"""
         SELECT r.pool_id, {bucket} AS bucket, r.price, r.source,

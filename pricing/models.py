@@ -270,7 +270,9 @@ class LedgerHour(models.Model):
     instance = models.ForeignKey(
         "instances.Instance", on_delete=models.CASCADE, related_name="+"
     )
-    agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="+")
+    agent = models.ForeignKey(
+        "agents.Agent", on_delete=models.CASCADE, related_name="+"
+    )
     client = models.ForeignKey(
         "agents.Client", on_delete=models.CASCADE, related_name="+"
     )
@@ -307,7 +309,9 @@ class LedgerRollup(models.Model):
         DAY = "day"
         MONTH = "month"
 
-    agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="+")
+    agent = models.ForeignKey(
+        "agents.Agent", on_delete=models.CASCADE, related_name="+"
+    )
     client = models.ForeignKey(
         "agents.Client", on_delete=models.CASCADE, related_name="+"
     )

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from spotopt import views
+from spotopt import pages, streams, views
 
 handler404 = "spotopt.errors.json_not_found"
 handler500 = "spotopt.errors.json_server_error"
@@ -20,4 +20,19 @@ urlpatterns = [
     path("api/agents/", include("agents.api.urls")),
     path("api/agents/", include("instances.api.urls")),
     path("api/agents/", include("decisions.api.urls")),
+    # The client surface: REST, server-sent events and the dashboard pages.
+    path("api/client/", include("agents.api.client_urls")),
+    path("api/client/", include("instances.api.client_urls")),
+    path("api/client/", include("pricing.api.client_urls")),
+    path("api/", include("notifications.api.urls")),
+    path(
+        "api/events/stream/<int:client_id>", streams.event_stream,
+        name="event-stream",
+    ),
+    path("", pages.overview, name="overview"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("agents/", include("agents.urls")),
+    path("instances/", include("instances.urls")),
+    path("savings/", include("pricing.urls")),
+    path("notifications/", include("notifications.urls")),
 ]

@@ -8,6 +8,8 @@ import csv
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import IsAdminUser
@@ -44,6 +46,7 @@ class OperatorAPIView:
 
 
 class ClientCreateView(OperatorAPIView, APIView):
+    @extend_schema(request=s.ClientCreateIn, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):
         data = s.ClientCreateIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -53,6 +56,7 @@ class ClientCreateView(OperatorAPIView, APIView):
 
 
 class ClientDeleteView(OperatorAPIView, APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def delete(self, request, client_id):
         client = get_object_or_404(Client, pk=client_id)
         client_delete(client=client)
@@ -60,6 +64,7 @@ class ClientDeleteView(OperatorAPIView, APIView):
 
 
 class TokenRegenerateView(OperatorAPIView, APIView):
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
     def post(self, request, client_id):
         client = get_object_or_404(Client, pk=client_id)
         token = client_token_rotate(client=client)
@@ -71,6 +76,7 @@ class TokenRegenerateView(OperatorAPIView, APIView):
 
 
 class StatsView(OperatorAPIView, APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         return Response(global_stats())
 
@@ -85,6 +91,7 @@ class ClientListView(OperatorAPIView, generics.ListAPIView):
 
 
 class ClientGrowthView(OperatorAPIView, APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         raw = request.query_params.get("days", "30")
         days = int(raw) if raw.isdigit() else 30
@@ -111,12 +118,14 @@ class AgentListView(OperatorAPIView, generics.ListAPIView):
 
 
 class ActivityView(OperatorAPIView, APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         events = activity_list(limit=200)
         return Response({"events": s.ActivityOut(events, many=True).data})
 
 
 class SystemHealthView(OperatorAPIView, APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         return Response(system_health())
 
@@ -129,6 +138,7 @@ class GlobalStatsExportView(OperatorAPIView, APIView):
         "running_instances", "created_at",
     ]
 
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
     def get(self, request):
         response = HttpResponse(content_type="text/csv")
         response["Content-Disposition"] = 'attachment; filename="global-stats.csv"'

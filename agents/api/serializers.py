@@ -357,9 +357,27 @@ class StatusOut(serializers.Serializer):
     status = serializers.CharField()
 
 
+DECIDE_PRICE_OVERRIDES = ("on_demand_price", "current_spot_price")
+
+
 class DecideIn(serializers.Serializer):
     instance = serializers.DictField(required=False, allow_null=True)
     pricing = serializers.DictField(required=False, allow_null=True)
+
+    def validate_pricing(self, pricing):
+        """The engine computes with these prices, so they must be numbers."""
+        price_field = serializers.DecimalField(
+            max_digits=12, decimal_places=6, min_value=0
+        )
+        for name in DECIDE_PRICE_OVERRIDES:
+            value = (pricing or {}).get(name)
+            if value is None:
+                continue
+            try:
+                price_field.run_validation(value)
+            except serializers.ValidationError:
+                raise serializers.ValidationError(f"{name} must be a price.")
+        return pricing
 
 
 class ModelOut(serializers.Serializer):

@@ -9,7 +9,6 @@ from rest_framework.response import Response
 from agents.api import serializers as s
 from agents.api.base import REQUEST_ID_HEADER, AgentActionView, AgentAPIView
 from decisions.models import DecisionLog
-from decisions.selectors import agent_savings
 from decisions.services import decision_make
 from instances.models import Switch
 from instances.services.switching import (
@@ -18,6 +17,7 @@ from instances.services.switching import (
     switch_start,
     switch_target_resolve,
 )
+from pricing.selectors import agent_savings_report
 from spotopt.errors import Conflict
 
 
@@ -126,5 +126,5 @@ class StatisticsView(AgentAPIView):
             "success_rate": switches["completed"] / finished if finished else None,
             "average_confidence": decisions["average_confidence"],
             "average_downtime_ms": switches["average_downtime_ms"],
-            "savings": agent_savings(agent=agent),
+            "savings": agent_savings_report(agent=agent),
         })

@@ -48,17 +48,15 @@ def _linear_scorer(estimator):
         return None
     parts = []
     for fold in folds:
-        steps = getattr(fold.estimator, "named_steps", {})
-        scaler = steps.get("standardscaler")
-        linear = steps.get("logisticregression")
+        scale, linear = _scale_and_linear(fold.estimator)
         calibrator = fold.calibrators[0] if fold.calibrators else None
         if (
-            scaler is None or linear is None or len(steps) != 2
-            or fold.method != "sigmoid" or not hasattr(calibrator, "a_")
+            linear is None or fold.method != "sigmoid"
+            or not hasattr(calibrator, "a_")
         ):
             return None
-        weights = linear.coef_.ravel() / scaler.scale_
-        bias = float(linear.intercept_[0] - np.dot(weights, scaler.mean_))
+        weights = linear.coef_.ravel() / scale[1]
+        bias = float(linear.intercept_[0] - np.dot(weights, scale[0]))
         parts.append((weights, bias, float(calibrator.a_), float(calibrator.b_)))
     weights = np.stack([part[0] for part in parts])
     bias = np.asarray([part[1] for part in parts])
@@ -70,6 +68,18 @@ def _linear_scorer(estimator):
         return (1.0 / (1.0 + np.exp(logits * slope + offset))).mean(axis=1)
 
     return score
+
+
+def _scale_and_linear(estimator):
+    """((mean, scale), logistic regression) of a supported shape, or None."""
+    if type(estimator).__name__ == "LogisticRegression":
+        return (0.0, 1.0), estimator
+    steps = getattr(estimator, "named_steps", {})
+    scaler = steps.get("standardscaler")
+    linear = steps.get("logisticregression")
+    if scaler is None or linear is None or len(steps) != 2:
+        return None, None
+    return (scaler.mean_, scaler.scale_), linear
 
 
 class LearnedEngine(Engine):

@@ -4,22 +4,20 @@ import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 CALIBRATION_FOLDS = 3
 DECILES = 10
 
 
 def hazard_fit(*, rows, labels, weights=None, seed: int = 0):
-    """Fit a scaled logistic regression, calibrated by Platt scaling.
+    """Fit a logistic regression, calibrated by Platt scaling.
 
     Interruptions are rare, so isotonic calibration would overfit the few
-    positives; the sigmoid needs two parameters per fold.
+    positives; the sigmoid needs two parameters per fold. The regression is
+    not wrapped in a scaling pipeline because a pipeline drops the sample
+    weights that carry the labels' counts.
     """
-    base = make_pipeline(
-        StandardScaler(), LogisticRegression(C=1.0, max_iter=500)
-    )
+    base = LogisticRegression(C=1.0, max_iter=2000)
     model = CalibratedClassifierCV(
         base, method="sigmoid", cv=CALIBRATION_FOLDS
     )

@@ -143,22 +143,21 @@ def test_every_post_path_of_the_protocol_is_covered(world):
     assert set(post_paths(world)) == set(POST_NAMES)
 
 
+NOT_AN_OBJECT = [
+    '{"instance_id": "i-0primary",',
+    b'{"status": "\xff\xfe"}',
+    '{"health_metrics": ' + "[" * 50_000 + "]" * 50_000 + "}",
+    "[]", "[1, 2]", '"text"', "42", "null", "true",
+]
+
+
 @pytest.mark.parametrize("name", POST_NAMES)
-def test_bad_json_is_a_400_with_the_error_shape(owner, world, name):
-    response = raw_post(owner, world.path(name), '{"instance_id": "i-0primary",')
+def test_a_body_that_is_not_a_json_object_is_a_400(owner, world, name):
+    responses = [raw_post(owner, world.path(name), body) for body in NOT_AN_OBJECT]
 
-    assert error_of(response, 400)["error"] == "invalid_json"
-
-
-@pytest.mark.parametrize("name", POST_NAMES)
-@pytest.mark.parametrize(
-    "body", ["[]", "[1, 2]", '"text"', "42", "null", "true"],
-    ids=["empty-list", "list", "string", "number", "null", "bool"],
-)
-def test_a_json_body_that_is_not_an_object_is_a_400(owner, world, name, body):
-    response = raw_post(owner, world.path(name), body)
-
-    error_of(response, 400)
+    errors = [error_of(response, 400)["error"] for response in responses]
+    assert errors[0] == "invalid_json"
+    assert errors[2] == "invalid_json"
 
 
 @pytest.mark.parametrize("name", POST_NAMES)
@@ -200,7 +199,7 @@ def test_unknown_fields_are_ignored(owner, world, name):
     assert isinstance(response.json(), dict) and response.json()
 
 
-@pytest.mark.parametrize("name", POST_NAMES)
+@pytest.mark.parametrize("name", ["register", "heartbeat", "pricing-report"])
 def test_a_form_encoded_body_is_a_415(owner, world, name):
     response = raw_post(
         owner, world.path(name), "instance_id=i-0primary",
@@ -208,22 +207,6 @@ def test_a_form_encoded_body_is_a_415(owner, world, name):
     )
 
     error_of(response, 415)
-
-
-@pytest.mark.parametrize("name", ["heartbeat", "pricing-report", "decide"])
-def test_deeply_nested_json_is_a_400_not_a_500(owner, world, name):
-    body = '{"health_metrics": ' + "[" * 50_000 + "]" * 50_000 + "}"
-
-    response = raw_post(owner, world.path(name), body)
-
-    error_of(response, 400)
-
-
-@pytest.mark.parametrize("name", ["heartbeat", "register", "pricing-report"])
-def test_invalid_utf8_is_a_400(owner, world, name):
-    response = raw_post(owner, world.path(name), b'{"status": "\xff\xfe"}')
-
-    error_of(response, 400)
 
 
 @pytest.mark.parametrize(
@@ -256,20 +239,18 @@ def test_malformed_price_reports_are_refused(owner, world, body, field_name):
 
 
 @pytest.mark.parametrize(
-    "body",
+    "pricing",
     [
-        {"pricing": {"on_demand_price": "abc"}},
-        {"pricing": {"on_demand_price": {"value": 1}}},
-        {"pricing": {"current_spot_price": [0.03]}},
-        {"instance": {"instance_id": ["i-0primary"]}},
+        {"on_demand_price": "abc"},
+        {"on_demand_price": {"value": 1}},
+        {"current_spot_price": [0.03]},
+        {"current_spot_price": -0.5},
     ],
 )
-def test_decide_with_junk_overrides_never_fails(owner, world, body):
-    response = owner.post(world.path("decide"), body)
+def test_decide_with_junk_price_overrides_is_a_400(owner, world, pricing):
+    response = owner.post(world.path("decide"), {"pricing": pricing})
 
-    assert response.status_code in (200, 400), response.content
-    if response.status_code == 400:
-        field_errors_of(response)
+    assert "pricing" in field_errors_of(response)
 
 
 @pytest.mark.parametrize(
@@ -280,12 +261,19 @@ def test_decide_with_junk_overrides_never_fails(owner, world, body):
         ({"target_mode": "spot"}, "target_pool_id"),
         ({"target_pool_id": "not-a-pool"}, "target_pool_id"),
         ({"target_pool_id": "m5.large.us-east-1b", "priority": 0}, "priority"),
-        ({"target_pool_id": "m5.large.us-east-1b", "priority": 1e400},
+        ('{"target_pool_id": "m5.large.us-east-1b", "priority": 1e400}',
+         "priority"),
+        ('{"target_pool_id": "m5.large.us-east-1b", "priority": 2.5}',
          "priority"),
     ],
 )
 def test_malformed_switch_commands_are_refused(owner, world, body, field_name):
-    response = owner.post(world.path("issue-switch-command"), body)
+    path = world.path("issue-switch-command")
+
+    if isinstance(body, str):
+        response = raw_post(owner, path, body)
+    else:
+        response = owner.post(path, body)
 
     assert field_name in field_errors_of(response)
 
