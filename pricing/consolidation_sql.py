@@ -91,8 +91,9 @@ def touched_create(dialect: Dialect, *, by_observed: bool) -> str:
     """
 
 
-def _winners(dialect: Dialect, *, full: bool) -> str:
-    """One row per pool bucket: primary over replica over history, then latest."""
+def _reports(dialect: Dialect, *, full: bool) -> str:
+    """Spot reports of the touched buckets, with their bucket, precedence
+    (primary, replica, other agent, history) and the bucket's report count."""
     bucket = dialect.bucket_of("r.observed_at")
     bucket_end = dialect.plus_seconds("t.bucket", str(dialect.bucket_seconds))
     scope = "" if full else f"""
@@ -100,20 +101,36 @@ def _winners(dialect: Dialect, *, full: bool) -> str:
          AND r.observed_at >= t.bucket AND r.observed_at < {bucket_end}
     """
     return f"""
-        SELECT r.pool_id, {bucket} AS bucket, r.price, r.source,
+        SELECT r.id, r.pool_id, {bucket} AS bucket, r.price, r.source,
                r.observed_at,
-               ROW_NUMBER() OVER (
-                   PARTITION BY r.pool_id, {bucket}
-                   ORDER BY CASE
-                       WHEN r.role = 'primary' THEN 0
-                       WHEN r.role = 'replica' THEN 1
-                       WHEN r.source = 'agent' THEN 2
-                       ELSE 3 END,
-                     r.observed_at DESC, r.id DESC
-               ) AS rank,
+               CASE WHEN r.role = 'primary' THEN 0
+                    WHEN r.role = 'replica' THEN 1
+                    WHEN r.source = 'agent' THEN 2
+                    ELSE 3 END AS precedence,
                COUNT(*) OVER (PARTITION BY r.pool_id, {bucket}) AS reports
         FROM {RAW} r {scope}
         WHERE r.price_type = 'spot' AND r.pool_id IS NOT NULL
+    """
+
+
+def _winners(dialect: Dialect, *, full: bool) -> str:
+    """One report per pool bucket: best precedence, then the latest."""
+    order = "precedence, observed_at DESC, id DESC"
+    if dialect.is_postgres:
+        # DISTINCT ON is one sort and a scan; a ranking window costs more.
+        return f"""
+            SELECT DISTINCT ON (pool_id, bucket) *
+            FROM ({_reports(dialect, full=full)}) reports
+            ORDER BY pool_id, bucket, {order}
+        """
+    return f"""
+        SELECT * FROM (
+            SELECT reports.*, ROW_NUMBER() OVER (
+                PARTITION BY pool_id, bucket ORDER BY {order}
+            ) AS rank
+            FROM ({_reports(dialect, full=full)}) reports
+        ) ranked
+        WHERE rank = 1
     """
 
 
@@ -124,7 +141,7 @@ def observed_upsert(dialect: Dialect, *, full: bool) -> str:
             (pool_id, bucket, price, origin, confidence, report_count, observed_at)
         SELECT pool_id, bucket, price, source, 1.0, reports, observed_at
         FROM ({_winners(dialect, full=full)}) winners
-        WHERE rank = 1
+        WHERE TRUE
         ON CONFLICT (pool_id, bucket) DO UPDATE SET
             price = excluded.price,
             origin = excluded.origin,
@@ -231,11 +248,12 @@ def canonical_upsert(dialect: Dialect, *, full: bool, limit_seconds: int) -> str
     back so that the first rows' volatility sees their trailing points.
     """
     lookback = limit_seconds + VOLATILITY_POINTS * dialect.bucket_seconds
+    day = dialect.date_of("bucket")
+    # The band is looked up once per pool and day, not once per bucket.
     band = f"""
-        SELECT b.band FROM {BAND} b
-        WHERE b.region = p.region AND b.instance_type = p.instance_type
-          AND b.os = 'Linux'
-          AND b.snapshot_date <= {dialect.date_of("se.bucket")}
+        SELECT b.band FROM {BAND} b JOIN {POOL} bp ON bp.id = days.pool_id
+        WHERE b.region = bp.region AND b.instance_type = bp.instance_type
+          AND b.os = 'Linux' AND b.snapshot_date <= days.day
         ORDER BY b.snapshot_date DESC LIMIT 1
     """
     return f"""
@@ -254,7 +272,11 @@ def canonical_upsert(dialect: Dialect, *, full: bool, limit_seconds: int) -> str
                 ROWS BETWEEN {VOLATILITY_POINTS - 1} PRECEDING AND CURRENT ROW
             )
         ),
-        facts AS ({_facts(dialect)})
+        facts AS ({_facts(dialect)}),
+        bands AS (
+            SELECT days.pool_id, days.day, ({band}) AS band
+            FROM (SELECT DISTINCT pool_id, {day} AS day FROM series) days
+        )
         INSERT INTO {CANONICAL}
             (pool_id, bucket, price, origin, confidence, volatility,
              ondemand_ratio, advisor_band, rebalance_seen, notice_seen,
@@ -262,7 +284,7 @@ def canonical_upsert(dialect: Dialect, *, full: bool, limit_seconds: int) -> str
         SELECT se.pool_id, se.bucket, se.price, se.origin, se.confidence,
                (se.high - se.low) / NULLIF(se.mean, 0),
                se.price / NULLIF(od.price, 0),
-               ({band}),
+               bands.band,
                COALESCE(f.rebalance, 0) = 1,
                COALESCE(f.notice, 0) = 1,
                COALESCE(f.interrupted, 0) = 1,
@@ -274,6 +296,8 @@ def canonical_upsert(dialect: Dialect, *, full: bool, limit_seconds: int) -> str
         LEFT JOIN {ONDEMAND} od
           ON od.instance_type = p.instance_type AND od.region = p.region
         LEFT JOIN facts f ON f.pool_id = se.pool_id AND f.bucket = se.bucket
+        LEFT JOIN bands ON bands.pool_id = se.pool_id
+         AND bands.day = {dialect.date_of("se.bucket")}
         WHERE TRUE
         ON CONFLICT (pool_id, bucket) DO UPDATE SET
             price = excluded.price,

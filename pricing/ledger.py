@@ -241,9 +241,12 @@ class PriceSeries:
 
     def at(self, moment: datetime) -> Decimal | None:
         index = bisect_right(self.times, moment)
-        if index == 0:
-            return self.prices[0] if self.prices else self.default
-        return self.prices[index - 1]
+        if index > 0:
+            return self.prices[index - 1]
+        # Nothing known yet: the price recorded at launch, else the next one.
+        if self.default is not None or not self.prices:
+            return self.default
+        return self.prices[0]
 
 
 def _consolidated_points(pool_id: int, start, end) -> list:

@@ -161,7 +161,11 @@ class ConsolidatedPrice(models.Model):
         IMPORT = "import"
         INTERPOLATED = "interpolated"
 
-    pool = models.ForeignKey(SpotPool, on_delete=models.CASCADE, related_name="+")
+    # The unique (pool, bucket) index serves look-ups by pool; a second
+    # index would only slow the bulk upserts down.
+    pool = models.ForeignKey(
+        SpotPool, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     bucket = models.DateTimeField()
     price = models.DecimalField(max_digits=12, decimal_places=6)
     origin = models.CharField(max_length=12, choices=Origin.choices)
@@ -193,7 +197,11 @@ class CanonicalPrice(models.Model):
     emergencies and instance endings in the pool during the bucket.
     """
 
-    pool = models.ForeignKey(SpotPool, on_delete=models.CASCADE, related_name="+")
+    # The unique (pool, bucket) index serves look-ups by pool; a second
+    # index would only slow the bulk upserts down.
+    pool = models.ForeignKey(
+        SpotPool, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     bucket = models.DateTimeField()
     price = models.DecimalField(max_digits=12, decimal_places=6)
     origin = models.CharField(

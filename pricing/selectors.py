@@ -125,13 +125,17 @@ def savings_total(*, agent_id: int) -> dict:
     last hourly ledger run.
     """
     sums = LedgerHour.objects.filter(agent_id=agent_id).aggregate(
-        instance_hours=Sum("fraction"),
-        actual_cost=Sum("actual_cost"),
-        on_demand_cost=Sum("ondemand_cost"),
-        replica_cost=Sum("actual_cost", filter=Q(role=LedgerHour.Role.REPLICA)),
-        fallback_cost=Sum("actual_cost", filter=Q(role=LedgerHour.Role.ONDEMAND)),
+        hours=Sum("fraction"),
+        actual=Sum("actual_cost"),
+        ondemand=Sum("ondemand_cost"),
+        replica=Sum("actual_cost", filter=Q(role=LedgerHour.Role.REPLICA)),
+        fallback=Sum("actual_cost", filter=Q(role=LedgerHour.Role.ONDEMAND)),
     )
-    return _savings_figures(sums)
+    return _savings_figures({
+        "instance_hours": sums["hours"], "actual_cost": sums["actual"],
+        "on_demand_cost": sums["ondemand"], "replica_cost": sums["replica"],
+        "fallback_cost": sums["fallback"],
+    })
 
 
 def price_in_force(*, pool_id: int, at: datetime) -> Decimal | None:

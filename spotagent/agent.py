@@ -372,13 +372,16 @@ class Agent:
         except CloudError as error:
             logger.warning("Price collection failed: %s", error)
             return
+        # A history record's time stamp is when the price last changed; the
+        # price is in force now, so the collection time is reported.
+        collected = _now_iso()
         items = [
             {
                 "instance_type": price.instance_type,
                 "az": price.az,
                 "pool_id": f"{price.instance_type}.{price.az}",
                 "spot_price": str(price.price),
-                "timestamp": price.timestamp.isoformat(),
+                "timestamp": collected,
             }
             for price in prices
         ]
@@ -393,7 +396,7 @@ class Agent:
             return
 
         answer = self._post("pricing-report", {
-            "timestamp": _now_iso(),
+            "timestamp": collected,
             "instance": {"instance_id": self.instance_id},
             "pricing_data_array": items,
         })

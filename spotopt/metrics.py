@@ -125,14 +125,13 @@ class StateCollector:
             "command_type", commands,
             [choice for choice, _ in Command.Type.choices],
         )
-        emergencies = GaugeMetricFamily(
-            "spotopt_emergencies_open", "Emergency events not yet resolved."
+        yield _gauge(
+            "spotopt_emergencies_open", "Emergency events not yet resolved.",
+            "kind", _counts(EmergencyEvent.objects.filter(status="open"), "kind"),
+            [choice for choice, _ in EmergencyEvent.Kind.choices],
         )
-        emergencies.add_metric(
-            [], EmergencyEvent.objects.filter(status="open").count()
-        )
-        yield emergencies
         yield from _consolidation()
+        yield _dependencies()
 
 
 def _counts(queryset, field: str) -> dict:
@@ -145,6 +144,26 @@ def _gauge(name, documentation, label, counts: dict, known: list):
     for value in sorted(set(known) | set(counts)):
         family.add_metric([value], counts.get(value, 0))
     return family
+
+
+def _dependencies():
+    """1 per dependency that works, 0 per one that is down or missing."""
+    from spotopt.health import dependencies_check
+
+    family = GaugeMetricFamily(
+        "spotopt_dependency_up",
+        "Whether each dependency works (1) or not (0), as /health sees it.",
+        labels=["dependency"],
+    )
+    for name, state in dependencies_check()["checks"].items():
+        if state in _DEPENDENCY_DOWN:
+            family.add_metric([name], 0)
+        elif state != "unknown":
+            family.add_metric([name], 1)
+    return family
+
+
+_DEPENDENCY_DOWN = {"down", "none", "late"}
 
 
 def _consolidation():

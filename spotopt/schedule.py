@@ -25,6 +25,29 @@ DEFAULT_SCHEDULE = [
         "prune-idempotency-keys", "agents.prune_idempotency_keys", 3600,
         "Hourly: forget request ids older than the retention window.",
     ),
+    ScheduleEntry(
+        "consolidate-prices", "pricing.consolidate_prices", 12 * 3600,
+        "Every 12 hours: fold new raw prices into the consolidated and "
+        "canonical tiers.",
+    ),
+    ScheduleEntry(
+        "prune-raw-prices", "pricing.prune_raw_prices", 24 * 3600,
+        "Daily: delete consolidated raw prices past their retention.",
+    ),
+    ScheduleEntry(
+        "ledger-hourly", "pricing.ledger_hourly", 3600,
+        "Hourly: cost the last hours of every instance and refresh the "
+        "day's and month's roll-ups.",
+    ),
+    ScheduleEntry(
+        "ledger-daily", "pricing.ledger_daily", 24 * 3600,
+        "Daily: rebuild yesterday's ledger in full once late prices settled.",
+    ),
+    ScheduleEntry(
+        "auto-switch", "decisions.agents_autoswitch", 15 * 60,
+        "Every 15 minutes: decide for each agent with auto-switch on and "
+        "start the switches the guard rails allow.",
+    ),
 ]
 
 

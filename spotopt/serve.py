@@ -31,6 +31,9 @@ def main() -> None:
 def _demo_fleet_start(host: str, port: int):
     if os.environ.get("DEMO", "1") in ("0", "false", "no"):
         return None
+    # A server bound to every interface is still reached on the loopback.
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
     command = [
         sys.executable, "manage.py", "demo_fleet",
         "--server", f"http://{host}:{port}",

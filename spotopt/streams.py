@@ -21,19 +21,18 @@ logger = logging.getLogger(__name__)
 KEEPALIVE_SECONDS = 15
 
 
-def _caller_client_id(request, user) -> int | None:
+def _caller_client_id(request) -> int | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token:
         client = client_for_token(token.strip())
         return client.pk if client and client.is_active else None
-    client = client_of(user)
+    client = client_of(getattr(request, "user", None))
     return client.pk if client else None
 
 
 async def event_stream(request, client_id: int):
-    user = await request.auser()
-    caller = await sync_to_async(_caller_client_id)(request, user)
+    caller = await sync_to_async(_caller_client_id)(request)
     if caller is None or caller != client_id:
         raise Http404
     layer = get_channel_layer()

@@ -13,6 +13,7 @@ urlpatterns = [
     path("health", views.health, name="health"),
     path("metrics", views.metrics, name="metrics"),
     path("api/admin/", include("agents.api.operator_urls")),
+    path("api/admin/ml-models/", include("decisions.api.operator_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"

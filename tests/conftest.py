@@ -126,3 +126,58 @@ def priced(owner, registered) -> Agent:
 
 def as_decimal(value) -> Decimal:
     return Decimal(str(value))
+
+
+@pytest.fixture
+def staff(db, django_user_model):
+    """An operator: a staff superuser of the admin and the operator API."""
+    return django_user_model.objects.create_superuser(
+        username="operator", email="operator@example.com", password="x-pass-1"
+    )
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
+def nonstaff_client(db, django_user_model):
+    """A signed-in user who is not staff, such as a dashboard user."""
+    from django.test import Client as BrowserClient
+
+    user = django_user_model.objects.create_user(
+        username="member", email="member@example.com", password="x-pass-2"
+    )
+    browser = BrowserClient()
+    browser.force_login(user)
+    return browser
+
+
+def _member_browser(persona: Persona, django_user_model):
+    from django.test import Client as BrowserClient
+
+    from agents.models import ClientMembership
+
+    name = persona.client.name
+    user = django_user_model.objects.create_user(
+        username=f"{name}-web", email=f"{name}-web@example.com", password="x-pass-3"
+    )
+    ClientMembership.objects.create(user=user, client=persona.client)
+    browser = BrowserClient()
+    browser.force_login(user)
+    browser.user = user
+    return browser
+
+
+@pytest.fixture
+def owner_web(owner, django_user_model):
+    """A dashboard session of a person who belongs to the owner's client."""
+    return _member_browser(owner, django_user_model)
+
+
+@pytest.fixture
+def outsider_web(outsider, django_user_model):
+    """A dashboard session of a person of the outsider's client."""
+    return _member_browser(outsider, django_user_model)

@@ -37,21 +37,27 @@ GROWTH_MAX_DAYS = 366
 class OperatorAPIView:
     """Staff users with a session; a client token is refused with 403.
 
-    Token authentication stays listed so that a token caller is told "not
-    allowed" (403) rather than "who are you" (401).
+    Token authentication comes first: a token caller is told "not allowed"
+    (403), and an anonymous one is asked for credentials (401).
     """
 
-    authentication_classes = [SessionAuthentication, ClientTokenAuthentication]
+    authentication_classes = [ClientTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAdminUser]
 
 
 class ClientCreateView(OperatorAPIView, APIView):
-    @extend_schema(request=s.ClientCreateIn, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=s.OperatorClientCreateIn, responses={201: OpenApiTypes.OBJECT}
+    )
     def post(self, request):
-        data = s.ClientCreateIn(data=request.data)
+        data = s.OperatorClientCreateIn(data=request.data)
         data.is_valid(raise_exception=True)
         client, token = client_create(**data.validated_data)
-        body = {**s.ClientOut(client).data, "client_id": client.pk, "token": token}
+        body = {
+            **s.OperatorClientOut(client).data,
+            "client_id": client.pk,
+            "token": token,
+        }
         return Response(body, status=status.HTTP_201_CREATED)
 
 
@@ -82,7 +88,7 @@ class StatsView(OperatorAPIView, APIView):
 
 
 class ClientListView(OperatorAPIView, generics.ListAPIView):
-    serializer_class = s.ClientOut
+    serializer_class = s.OperatorClientOut
     filterset_fields = ["status"]
     ordering_fields = ["name", "created_at", "id"]
 
@@ -100,7 +106,7 @@ class ClientGrowthView(OperatorAPIView, APIView):
 
 
 class InstanceListView(OperatorAPIView, generics.ListAPIView):
-    serializer_class = s.InstanceOut
+    serializer_class = s.OperatorInstanceOut
     filterset_class = InstanceFilter
     ordering_fields = ["created_at", "state_changed_at", "id"]
 
@@ -109,7 +115,7 @@ class InstanceListView(OperatorAPIView, generics.ListAPIView):
 
 
 class AgentListView(OperatorAPIView, generics.ListAPIView):
-    serializer_class = s.AgentOut
+    serializer_class = s.OperatorAgentOut
     filterset_class = AgentFilter
     ordering_fields = ["logical_agent_id", "status", "last_heartbeat_at", "id"]
 
@@ -121,7 +127,7 @@ class ActivityView(OperatorAPIView, APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         events = activity_list(limit=200)
-        return Response({"events": s.ActivityOut(events, many=True).data})
+        return Response({"events": s.OperatorActivityOut(events, many=True).data})
 
 
 class SystemHealthView(OperatorAPIView, APIView):

@@ -6,12 +6,12 @@ from agents.models import Agent, Client
 from instances.models import AuditEvent, Instance
 
 
-class ClientCreateIn(serializers.Serializer):
+class OperatorClientCreateIn(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     email = serializers.EmailField(required=False, allow_blank=True, default="")
 
 
-class ClientOut(serializers.ModelSerializer):
+class OperatorClientOut(serializers.ModelSerializer):
     agent_count = serializers.IntegerField(read_only=True, default=None)
     agents_online = serializers.IntegerField(read_only=True, default=None)
     running_instances = serializers.IntegerField(read_only=True, default=None)
@@ -24,7 +24,7 @@ class ClientOut(serializers.ModelSerializer):
         ]
 
 
-class AgentOut(serializers.ModelSerializer):
+class OperatorAgentOut(serializers.ModelSerializer):
     client_name = serializers.CharField(source="client.name", read_only=True)
 
     class Meta:
@@ -37,7 +37,7 @@ class AgentOut(serializers.ModelSerializer):
         ]
 
 
-class InstanceOut(serializers.ModelSerializer):
+class OperatorInstanceOut(serializers.ModelSerializer):
     pool_id = serializers.CharField(source="pool_key", read_only=True)
 
     class Meta:
@@ -50,7 +50,7 @@ class InstanceOut(serializers.ModelSerializer):
         ]
 
 
-class ActivityOut(serializers.ModelSerializer):
+class OperatorActivityOut(serializers.ModelSerializer):
     client_name = serializers.CharField(source="client.name", read_only=True)
 
     class Meta:

@@ -116,3 +116,18 @@ def feature_row(features: dict, names=FEATURE_NAMES) -> list:
     if missing:
         raise KeyError(f"features not available: {', '.join(missing)}")
     return [float(features[name]) for name in names]
+
+
+def feature_fixture() -> dict:
+    """A few plausible rows of every feature, to score a model before use."""
+    return {
+        "price_to_ondemand": [0.25, 0.35, 0.5, 0.8, 0.3],
+        "price_change_24h": [0.0, 0.05, -0.1, 0.2, 0.0],
+        "price_volatility_7d": [0.0, 0.01, 0.03, 0.1, 0.005],
+        "price_to_mean_7d": [1.0, 1.05, 0.9, 1.3, 1.0],
+        "advisor_band": [0, 1, 2, 3, 4],
+        "advisor_band_drift": [0, 0, 1, -1, 2],
+        "fleet_log_rate_30d": [-3.7, -2.6, -2.1, -0.5, -1.4],
+        "fleet_exposure_months_30d": [0.0, 1.0, 5.0, 20.0, 0.5],
+        "rebalance_conversion_30d": [0.5, 0.3, 0.6, 0.9, 0.5],
+    }

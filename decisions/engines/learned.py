@@ -56,7 +56,7 @@ def _linear_scorer(estimator):
         ):
             return None
         weights = linear.coef_.ravel() / scale[1]
-        bias = float(linear.intercept_[0] - np.dot(weights, scale[0]))
+        bias = float(linear.intercept_[0] - np.sum(weights * scale[0]))
         parts.append((weights, bias, float(calibrator.a_), float(calibrator.b_)))
     weights = np.stack([part[0] for part in parts])
     bias = np.asarray([part[1] for part in parts])

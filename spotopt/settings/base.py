@@ -176,7 +176,7 @@ SPECTACULAR_SETTINGS = {
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "spotopt.cache.ReusedClientRedisCache",
             "LOCATION": REDIS_URL,
             "TIMEOUT": 300,
         }

@@ -55,7 +55,7 @@ def fleet(db):
         ConsolidatedPrice.objects.create(
             pool=pool_a, bucket=at, price=Decimal(price), origin="agent"
         )
-    raw_make(pool_b, "0.03", -60)
+    raw_make(pool_b, "0.03", -13 * 60)  # 23:00 the day before
 
     one = instance_make(web1, "i-1", pool_a, start=0, end=3.5)
     two = instance_make(web1, "i-2", pool_b, start=2.75, end=5, promoted=3,
