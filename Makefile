@@ -53,5 +53,9 @@ test-sqlite: $(BIN)/.installed
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 
+# Needs this machine's PostgreSQL and Redis; see docs/BENCHMARKS.md.
+bench-agent-load: $(BIN)/.installed
+	$(BIN)/python bench/agent_load.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) db.sqlite3 .demo-token node_modules $(VENDOR)

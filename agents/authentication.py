@@ -4,9 +4,10 @@ Agents poll every few seconds, so the client behind a token is remembered in
 the process for a few seconds. A suspension or rotation in this process
 forgets it at once; other processes notice within AUTH_CACHE_SECONDS.
 
-Which client owns an agent is remembered the same way, so an idle command
-poll needs no query at all. An agent never changes owner, so the only
-staleness is a deleted agent answering an empty poll for a few seconds.
+Which client owns an agent is remembered too, so an idle command poll needs
+no query at all. An agent never changes owner, so this can be remembered
+for minutes (each worker sees an agent's poll only every few polls); the
+only staleness is a deleted agent answering empty polls for that long.
 """
 
 import time
@@ -17,7 +18,7 @@ from agents.models import Agent, Client
 from agents.tokens import token_hash, token_prefix
 
 AUTH_CACHE_SECONDS = 5.0
-AGENT_OWNER_CACHE_SECONDS = 10.0
+AGENT_OWNER_CACHE_SECONDS = 300.0
 # Bounds the memory of a worker polled by very many agents; the cache is
 # dropped whole when full, which costs one query per agent to rebuild.
 AGENT_OWNER_CACHE_MAX_ENTRIES = 200_000

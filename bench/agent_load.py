@@ -20,6 +20,7 @@ import asyncio
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -49,7 +50,7 @@ PRICING_SECONDS = 300.0
 P99_LIMIT_MS = 100.0
 REQUEST_TIMEOUT_SECONDS = 10.0
 DRAIN_SECONDS = 15.0
-DEFAULT_STEPS = (500, 1000, 2000, 5000, 10000)
+DEFAULT_STEPS = (100, 250, 500, 1000, 2000, 5000, 10000)
 AZS = ("us-east-1a", "us-east-1b", "us-east-1c")
 
 
@@ -339,9 +340,18 @@ async def ramp(args, env, server, client_id, token, steps) -> list[dict]:
         delays = queue_delays(env, noticed)
         summary["emergency_p99_ms"] = round(percentile(delays, 0.99), 2)
         summary["emergency_p50_ms"] = round(percentile(delays, 0.50), 2)
-        summary["server_cpu_cores"] = round(
-            (server.cpu_seconds() - cpu_before) / wall, 2
+        server_cpu = server.cpu_seconds() - cpu_before
+        summary["server_cpu_cores"] = round(server_cpu / wall, 2)
+        answered = sum(1 for sample in load.samples if sample[2])
+        summary["server_cpu_ms_per_request"] = round(
+            server_cpu * 1000 / max(1, answered), 2
         )
+        # CPU per agent and second of the field mix, from the requests the
+        # server answered: a figure that waiting for a core does not inflate.
+        summary["server_cpu_ms_per_agent_second"] = round(
+            server_cpu * 1000 / max(1, answered) * offered_rate(count) / count, 4
+        )
+        summary["load_average_1m"] = round(os.getloadavg()[0], 2)
         summary["generator_cpu_cores"] = round(
             (time.process_time() - gen_before) / wall, 2
         )
@@ -357,6 +367,21 @@ async def ramp(args, env, server, client_id, token, steps) -> list[dict]:
     return results
 
 
+def offered_rate(agents: int) -> float:
+    """Requests per second the field mix asks of the server."""
+    return agents * (1 / POLL_SECONDS + 1 / HEARTBEAT_SECONDS + 1 / PRICING_SECONDS)
+
+
+def cpu_bound_estimate(results: list[dict]) -> int:
+    """Agents that 70% of every core would serve at the measured CPU cost
+    (of the largest step), leaving the rest for the load generator and the
+    databases. An estimate, not a measurement: it assumes linear scaling."""
+    cost = results[-1]["server_cpu_ms_per_agent_second"]
+    if not cost:
+        return 0
+    return int(0.7 * (os.cpu_count() or 1) * 1000 / cost)
+
+
 def final_report(args, results: list[dict]) -> dict:
     passed = [step for step in results if step["passed"]]
     headline = passed[-1] if passed else results[0]
@@ -368,6 +393,8 @@ def final_report(args, results: list[dict]) -> dict:
         "errors": headline["errors"],
         "emergency_p99_ms": headline["emergency_p99_ms"],
         "emergency_request_p99_ms": headline["notice_request_p99_ms"],
+        "agents_cpu_estimate": cpu_bound_estimate(results),
+        "load_average_1m": max(step["load_average_1m"] for step in results),
         "workers": args.workers,
         "threads": args.threads,
         "step_seconds": args.step_seconds,
@@ -376,7 +403,13 @@ def final_report(args, results: list[dict]) -> dict:
     }
 
 
+def _stop_on_sigterm(signum, frame) -> None:
+    # Turn a plain kill into an exception, so the server is stopped too.
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     args = arguments()
     steps = [
         int(value) for value in args.steps.split(",")

@@ -7,12 +7,13 @@ do, and (2) a full consolidation run: winners, interpolation, canonical.
 
     .venv/bin/python bench/consolidation.py --rows 1000000
 
-The fleet: 8,000 agents share 2,000 pools (four per pool, so buckets see
-several reports), 2,000 agents watch a pool alone; every tenth report is a
-replica's duplicate of its primary's, every twentieth arrives three hours
-late, and the lone agents go silent for two hours at a stretch (gaps the
-consolidation must leave empty). Progress goes to stderr; the last line
-of stdout is one JSON object.
+The fleet: 10,000 agents on 100 instance types; each report carries the
+prices of its type's six zones (six rows), so every pool bucket holds
+several agents' reports. Every tenth report comes from a replica, every
+twentieth arrives three hours late; a tenth of the types go unreported for
+two hours (a gap left empty) and another tenth for twenty minutes (a gap
+interpolated). Progress goes to stderr; the last line of stdout is one
+JSON object.
 """
 
 import argparse
@@ -30,8 +31,8 @@ sys.path.insert(0, str(ROOT))
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bench_consolidation"
 AGENTS = 10_000
-SHARED_AGENTS = 8_000
-SHARED_POOLS = 2_000
+TYPES = 100
+ZONES = 6
 DAY_START = "2026-03-02 00:00:00+00"
 # Sorting a million rows in memory instead of on disk; the same for both.
 WORK_MEM = "256MB"
@@ -102,34 +103,37 @@ BANDS_SQL = """
          generate_series(0, 1) week
 """
 
-# Row i belongs to agent i % 10000 and is that agent's (i / 10000)-th report
-# of the day; reports are spaced evenly over the day with jitter.
+# Row i is zone i % 6 of report j = i / 6; report j is agent j % 10000's
+# (j / 10000)-th of the day. Agents are spread evenly over each interval.
 RAW_SQL = f"""
     INSERT INTO pricing_rawpricereport
         (pool_id, price_type, instance_type, region, az, price, source, role,
          observed_at, received_at)
     SELECT p.id, 'spot', p.instance_type, p.region, p.az,
            round(CAST((0.02 + (p.id %% 50) * 0.002)
-                 * (1 + 0.05 * sin(r.k / 10.0 + p.id)) AS numeric), 6),
+                 * (1 + 0.05 * sin(extract(epoch FROM r.observed) / 3600 + p.id))
+                 AS numeric), 6),
            'agent',
-           CASE WHEN r.i %% 10 = 0 THEN 'replica' ELSE 'primary' END,
+           CASE WHEN r.j %% 10 = 0 THEN 'replica' ELSE 'primary' END,
            r.observed,
-           r.observed + CASE WHEN r.i %% 20 = 1 THEN interval '3 hours'
+           r.observed + CASE WHEN r.j %% 20 = 1 THEN interval '3 hours'
                              ELSE interval '5 seconds' END
     FROM (
-        SELECT i, i %% {AGENTS} AS agent, i / {AGENTS} AS k,
+        SELECT i, i / {ZONES} AS j, i %% {ZONES} AS zone,
+               (i / {ZONES}) %% {AGENTS} %% {TYPES} AS kind,
                timestamptz '{DAY_START}'
-                 + ((i / {AGENTS}) * %(spacing)s
-                    + (CAST(i AS bigint) * 7919) %% 240)
+                 + ((i / {ZONES} / {AGENTS}) * %(spacing)s
+                    + ((i / {ZONES}) %% {AGENTS}) * %(spacing)s / {AGENTS})
                  * interval '1 second' AS observed
         FROM generate_series(0, %(candidates)s) i
     ) r
-    JOIN pricing_spotpool p ON p.id = %(first_pool)s + CASE
-        WHEN r.agent < {SHARED_AGENTS} THEN r.agent %% {SHARED_POOLS}
-        ELSE {SHARED_POOLS} + r.agent - {SHARED_AGENTS} END
-    -- Lone agents are silent for two hours out of every six.
-    WHERE NOT (r.agent >= {SHARED_AGENTS}
-               AND extract(hour FROM r.observed AT TIME ZONE 'UTC') %% 6 < 2)
+    JOIN pricing_spotpool p ON p.id = %(first_pool)s + r.kind * {ZONES} + r.zone
+    WHERE NOT (r.kind %% 10 = 0 AND r.observed >= timestamptz '{DAY_START}'
+               + interval '2 hours' AND r.observed < timestamptz '{DAY_START}'
+               + interval '4 hours')
+      AND NOT (r.kind %% 10 = 1 AND r.observed >= timestamptz '{DAY_START}'
+               + interval '6 hours' AND r.observed < timestamptz '{DAY_START}'
+               + interval '6 hours 20 minutes')
     ORDER BY r.i
     LIMIT %(rows)s
 """
@@ -154,8 +158,8 @@ BARE_SQL = """
 def raw_fill(rows: int) -> None:
     from django.db import connection
 
-    pools = SHARED_POOLS + (AGENTS - SHARED_AGENTS)
-    per_agent = max(1, rows // AGENTS)
+    pools = TYPES * ZONES
+    per_agent = max(1, -(-rows // (AGENTS * ZONES)))
     spacing = max(1, 86_400 // per_agent)
     with connection.cursor() as cursor:
         cursor.execute(POOLS_SQL, {"pools": pools})
@@ -164,7 +168,7 @@ def raw_fill(rows: int) -> None:
         cursor.execute(ONDEMAND_SQL)
         cursor.execute(BANDS_SQL, {})
         cursor.execute(RAW_SQL, {
-            "spacing": spacing, "candidates": rows * 2, "rows": rows,
+            "spacing": spacing, "candidates": rows * 11 // 10, "rows": rows,
             "first_pool": first_pool,
         })
         cursor.execute("VACUUM ANALYZE pricing_rawpricereport")
@@ -214,6 +218,8 @@ def main() -> None:
 
     log("Recreating %s and migrating", options.database_url.rsplit("/", 1)[-1])
     database_prepare(options.database_url)
+    # What importing the project costs before any work: the floor of RSS.
+    baseline_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     log("Generating %s raw reports", options.rows)
     rows = raw_fill(options.rows)
     _work_mem_set()
@@ -231,6 +237,7 @@ def main() -> None:
         "bare_dedup_seconds": round(bare, 3),
         "ratio_to_bare": round(seconds / bare, 2),
         "peak_rss_mb": round(peak_rss_mb, 1),
+        "baseline_rss_mb": round(baseline_rss_mb, 1),
         **counts,
     }))
 

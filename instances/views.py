@@ -56,11 +56,11 @@ def instance_detail(request, instance_pk):
         simulation=simulation,
         simulate_form=TargetForm(
             request.GET if "target_pool_id" in request.GET else None,
-            options=targets,
+            options=targets, auto_id="simulate_%s",
         ),
-        switch_form=ForceSwitchForm(options=targets),
+        switch_form=ForceSwitchForm(options=targets, auto_id="switch_%s"),
         launch_form=TargetForm(options=options, auto_id="launch_%s"),
-        terminate_form=TerminateForm(),
+        terminate_form=TerminateForm(auto_id="terminate_%s"),
         switches=switches,
         events=instance_event_log(instance=instance, limit=50),
     )

@@ -192,9 +192,10 @@ class ConsolidatedPrice(models.Model):
 class CanonicalPrice(models.Model):
     """The training row of a pool and bucket: price, features and facts.
 
-    Volatility is the relative price range, (max - min) / mean, over the
-    trailing hour of buckets. Life-cycle facts come from this fleet's
-    emergencies and instance endings in the pool during the bucket.
+    Volatility is the mean absolute change between consecutive points over
+    the trailing 12 points (an hour when dense), divided by their mean
+    price. Life-cycle facts come from this fleet's emergencies and
+    instance endings in the pool during the bucket.
     """
 
     # The unique (pool, bucket) index serves look-ups by pool; a second

@@ -9,7 +9,7 @@ each instance, the same estimate decisions.selectors.agent_savings makes.
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Avg, Count, Max, Min, Sum
+from django.db.models import Avg, Count, Max, Min
 from django.utils import timezone
 
 from instances.models import EmergencyEvent, Instance
@@ -20,7 +20,8 @@ from pricing.models import (
     RawPriceReport,
     SpotPool,
 )
-from pricing.selectors import ondemand_price_get
+from pricing.selectors import ondemand_price_get, savings_daily, savings_monthly
+from spotopt.events import event_publish
 
 RISK_LOOKBACK_DAYS = 30
 PRICE_HISTORY_MAX_POINTS = 2000
@@ -33,30 +34,41 @@ def _money(value) -> float:
 
 
 def savings_series(*, client_id: int, period: str, since: date) -> list[dict]:
-    """Per day or month: actual, on-demand, savings and cost of safety."""
-    rows = (
-        LedgerRollup.objects.filter(
-            client_id=client_id, period=period, period_start__gte=since
-        )
-        .values("period_start")
-        .annotate(
-            actual=Sum("actual_cost"), ondemand=Sum("ondemand_cost"),
-            replica=Sum("replica_cost"), fallback=Sum("fallback_cost"),
-            hours=Sum("instance_hours"),
-        )
-        .order_by("period_start")
-    )
+    """Per day or month from the ledger: actual, on-demand, savings, safety."""
+    read = savings_monthly if period == "month" else savings_daily
     return [
         {
             "period_start": row["period_start"].isoformat(),
-            "instance_hours": _money(row["hours"]),
-            "actual_cost": _money(row["actual"]),
-            "on_demand_cost": _money(row["ondemand"]),
-            "savings": _money(row["ondemand"] - row["actual"]),
-            "safety_cost": _money(row["replica"] + row["fallback"]),
+            "instance_hours": _money(row["instance_hours"]),
+            "actual_cost": _money(row["actual_cost"]),
+            "on_demand_cost": _money(row["on_demand_cost"]),
+            "savings": _money(row["savings"]),
+            "safety_cost": _money(row["safety_cost"]),
         }
-        for row in rows
+        for row in read(client_id=client_id, since=since)
     ]
+
+
+def savings_updated_publish(*, since: date) -> int:
+    """Tell every client whose ledger changed since the day its new figures.
+
+    Called after a ledger run; the event goes out after the commit like any
+    other, so an open overview refreshes its savings in place.
+    """
+    client_ids = (
+        LedgerRollup.objects.filter(period="day", period_start__gte=since)
+        .values_list("client_id", flat=True).distinct().order_by()
+    )
+    published = 0
+    for client_id in client_ids:
+        summary = savings_summary(client_id=client_id)
+        event_publish(
+            client_id=client_id, event_type="savings.updated",
+            payload={"month": summary["month"],
+                     "total_savings": summary["total_savings"]},
+        )
+        published += 1
+    return published
 
 
 def savings_summary(*, client_id: int, today: date | None = None) -> dict:

@@ -78,7 +78,7 @@ def prices_store(
     latest_spot: dict[int, PricePoint] = {}
     latest_ondemand: dict[tuple[str, str], PricePoint] = {}
     with transaction.atomic():
-        for point in points:
+        for point in sorted(points, key=_lock_order):
             pool = None
             if point.price_type == RawPriceReport.PriceType.SPOT:
                 pool = pool_get_or_create(
@@ -116,6 +116,17 @@ def prices_store(
                 source=source,
             )
     return len(rows)
+
+
+def _lock_order(point: PricePoint) -> tuple:
+    """Pools are created and updated in one order in every transaction.
+
+    Two reports naming the same pools in different orders would otherwise
+    each hold one pool row (or a new pool's unique key) while waiting for
+    the other's: a deadlock that PostgreSQL resolves by failing a request.
+    The sort is stable, so reports of one pool keep their given order.
+    """
+    return (point.price_type, point.instance_type, point.az, point.region)
 
 
 def _keep_latest(latest: dict, key, point: PricePoint) -> None:

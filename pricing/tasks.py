@@ -1,11 +1,15 @@
 """Thin Celery tasks over the pricing services; the schedule is in
 spotopt/schedule.py."""
 
+from datetime import timedelta
+
 from celery import shared_task
 from django.conf import settings
+from django.utils import timezone
 
 from pricing.consolidation import consolidation_run, raw_prices_prune
 from pricing.ledger import ledger_close_day, ledger_refresh
+from pricing.reports import savings_updated_publish
 
 
 @shared_task(name="pricing.consolidate_prices")
@@ -21,7 +25,9 @@ def prune_raw_prices_task() -> int:
 
 @shared_task(name="pricing.ledger_hourly")
 def ledger_hourly_task() -> dict:
-    return ledger_refresh()
+    result = ledger_refresh()
+    savings_updated_publish(since=timezone.now().date() - timedelta(days=1))
+    return result
 
 
 @shared_task(name="pricing.ledger_daily")

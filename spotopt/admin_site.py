@@ -10,7 +10,6 @@ from django.urls import path
 
 from spotopt.health import system_health
 from spotopt.selectors import global_stats
-from spotopt.throttling import login_throttled
 
 
 class OperatorAdminSite(admin.AdminSite):
@@ -32,9 +31,6 @@ class OperatorAdminSite(admin.AdminSite):
     def index(self, request, extra_context=None):
         context = {"figures": global_stats(), **(extra_context or {})}
         return super().index(request, extra_context=context)
-
-    def login(self, request, extra_context=None):
-        return login_throttled(super().login)(request, extra_context)
 
     def system_health_view(self, request):
         context = {

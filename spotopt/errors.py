@@ -3,11 +3,18 @@
 import logging
 
 from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 logger = logging.getLogger(__name__)
+
+DEPENDENCY_ERRORS = (OperationalError, InterfaceError, RedisConnectionError,
+                     RedisTimeoutError)
+DEPENDENCY_RETRY_AFTER_SECONDS = 5
 
 _CODES = {
     status.HTTP_400_BAD_REQUEST: "invalid_request",
@@ -53,6 +60,17 @@ def api_exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+
+    if isinstance(exc, DEPENDENCY_ERRORS):
+        # The database or Redis is down or restarting: the client should
+        # come back shortly, which a 503 with Retry-After says and a 500
+        # does not.
+        logger.warning("Dependency unavailable in %s: %s", context.get("view"), exc)
+        return Response(
+            error_body("service_unavailable", "A dependency is unavailable; retry."),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(DEPENDENCY_RETRY_AFTER_SECONDS)},
+        )
 
     if not isinstance(exc, exceptions.APIException):
         logger.exception("Unhandled API error in %s", context.get("view"))

@@ -1,4 +1,5 @@
-"""Request-wide middleware: request ids, a body size limit, metrics, CSP."""
+"""Request-wide middleware: request ids, a body size limit, metrics, CSP and
+the login attempt limit."""
 
 import time
 import uuid
@@ -101,3 +102,24 @@ class ContentSecurityPolicyMiddleware:
         if policy and "Content-Security-Policy" not in response:
             response["Content-Security-Policy"] = policy
         return response
+
+
+class LoginThrottleMiddleware:
+    """Limit POSTs to every view named "login": the admin's and the dashboard's.
+
+    Matching the URL name, not a path, covers any login page an app adds.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        from spotopt.throttling import login_refusal
+
+        match = request.resolver_match
+        if match is None or match.url_name != "login":
+            return None
+        return login_refusal(request)

@@ -1,5 +1,8 @@
 """Rate limits: DRF throttling for the APIs, and a login attempt limiter.
 
+The login limiter runs from LoginThrottleMiddleware on every view named
+"login" (the admin's and the dashboard's).
+
 Both count in fixed windows in the cache (shared through Redis when scaled
 out). A fixed window costs two cache operations per request, where DRF's
 sliding history would store and rewrite a list of every request's time on
@@ -8,7 +11,6 @@ each call; agents poll every few seconds, so that cost matters.
 
 import logging
 import time
-from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
@@ -33,12 +35,7 @@ def window_hit(*, key: str, limit: int, window_seconds: int) -> int:
     window = int(now // window_seconds)
     cache_key = f"rate:{key}:{window}"
     try:
-        cache.add(cache_key, 0, timeout=window_seconds + 1)
-        hits = cache.incr(cache_key)
-    except ValueError:
-        # The key expired between add and incr: this is a new window.
-        cache.set(cache_key, 1, timeout=window_seconds + 1)
-        hits = 1
+        hits = _window_count(cache_key, window_seconds + 1)
     except Exception:
         # A rate limiter that fails closed would take the fleet down with
         # the cache; let the request through.
@@ -47,6 +44,24 @@ def window_hit(*, key: str, limit: int, window_seconds: int) -> int:
     if hits <= limit:
         return 0
     return max(1, int((window + 1) * window_seconds - now) + 1)
+
+
+def _window_count(cache_key: str, timeout: int) -> int:
+    # Increment first: the counter exists for every hit but the first of a
+    # window, so the common case is one cache call (one round trip with
+    # spotopt.cache), where add-then-incr always made two.
+    try:
+        return cache.incr(cache_key)
+    except ValueError:
+        pass
+    if cache.add(cache_key, 1, timeout=timeout):
+        return 1
+    try:
+        return cache.incr(cache_key)
+    except ValueError:
+        # The key expired between add and incr: this is a new window.
+        cache.set(cache_key, 1, timeout=timeout)
+        return 1
 
 
 class ApiRateThrottle(BaseThrottle):
@@ -78,9 +93,11 @@ class ApiRateThrottle(BaseThrottle):
         user = getattr(request, "user", None)
         client = getattr(user, "client", None)
         if client is not None:
-            agent_id = getattr(view, "kwargs", {}).get("agent_id")
-            if agent_id is not None:
-                return "agent", f"{client.pk}:{str(agent_id)[:24]}"
+            agent_id = str(getattr(view, "kwargs", {}).get("agent_id", ""))
+            if agent_id:
+                # The path is the caller's text: only a real id goes in a key.
+                agent_key = agent_id if _is_id(agent_id) else "malformed"
+                return "agent", f"{client.pk}:{agent_key}"
             if request.path.endswith("/register"):
                 return "agent", f"{client.pk}:register:{self.get_ident(request)}"
             return "client", str(client.pk)
@@ -89,31 +106,30 @@ class ApiRateThrottle(BaseThrottle):
         return "anon", self.get_ident(request)
 
 
-def login_throttled(view):
-    """Refuse login POSTs from an address after too many attempts.
+def _is_id(raw: str) -> bool:
+    return raw.isascii() and raw.isdigit() and len(raw) <= 18
+
+
+def login_refusal(request) -> HttpResponse | None:
+    """A 429 for a login POST from an address over LOGIN_RATE, else None.
 
     Every POST counts, successful or not: the limit is far above what a
     person typing needs and far below what guessing needs.
     """
+    if request.method != "POST":
+        return None
 
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if request.method == "POST":
-            wait = _login_wait(request)
-            if wait:
-                logger.warning(
-                    "Login attempts from %s throttled", _client_address(request)
-                )
-                response = HttpResponse(
-                    "Too many login attempts. Try again later.",
-                    status=429,
-                    content_type="text/plain",
-                )
-                response["Retry-After"] = str(wait)
-                return response
-        return view(request, *args, **kwargs)
-
-    return wrapper
+    wait = _login_wait(request)
+    if not wait:
+        return None
+    logger.warning("Login attempts from %s throttled", _client_address(request))
+    response = HttpResponse(
+        "Too many login attempts. Try again later.",
+        status=429,
+        content_type="text/plain",
+    )
+    response["Retry-After"] = str(wait)
+    return response
 
 
 def _login_wait(request) -> int:

@@ -1,5 +1,8 @@
 """Service-wide endpoints: liveness, readiness and Prometheus metrics."""
 
+import hmac
+
+from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
@@ -21,5 +24,16 @@ def health(request):
 
 @require_GET
 def metrics(request):
+    """Prometheus exposition; behind METRICS_TOKEN when one is configured."""
+    expected = settings.METRICS_TOKEN
+    if expected:
+        supplied = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if not hmac.compare_digest(supplied.encode(), expected.encode()):
+            return JsonResponse(
+                {"error": "unauthorized", "message": "Metrics need a token.",
+                 "details": {}},
+                status=401,
+            )
+
     body, content_type = metrics_render()
     return HttpResponse(body, content_type=content_type)

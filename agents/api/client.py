@@ -1,6 +1,8 @@
 """The client API about the client and its agents (PROTOCOL.md, client)."""
 
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,6 +18,7 @@ from spotopt.tenancy import ClientScoped
 
 
 class ValidateView(ClientScoped, APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         client = self.client
         return Response(
@@ -25,12 +28,13 @@ class ValidateView(ClientScoped, APIView):
 
 
 class ClientDetailView(ClientScoped, APIView):
+    @extend_schema(responses={200: s.ClientAccountOut})
     def get(self, request, client_id):
-        return Response(s.ClientOut(self.path_client()).data)
+        return Response(s.ClientAccountOut(self.path_client()).data)
 
 
 class AgentListView(ClientScoped, generics.ListAPIView):
-    serializer_class = s.AgentOut
+    serializer_class = s.ClientAgentOut
     filterset_class = AgentFilter
     ordering_fields = ["logical_agent_id", "status", "last_heartbeat_at", "id"]
 
@@ -39,7 +43,7 @@ class AgentListView(ClientScoped, generics.ListAPIView):
 
 
 class DecisionListView(ClientScoped, generics.ListAPIView):
-    serializer_class = s.DecisionOut
+    serializer_class = s.ClientDecisionOut
     filterset_class = DecisionFilter
     ordering_fields = ["created_at", "expected_savings_per_hour", "risk_score"]
 
@@ -50,7 +54,7 @@ class DecisionListView(ClientScoped, generics.ListAPIView):
 class AgentHistoryView(ClientScoped, generics.ListAPIView):
     """Status and config changes of the client's agents."""
 
-    serializer_class = s.AuditOut
+    serializer_class = s.AgentHistoryOut
     ordering_fields = ["created_at"]
     filterset_fields = ["agent", "event_type"]
 
@@ -73,6 +77,7 @@ class _AgentAction(ClientScoped, APIView):
 
 
 class AgentToggleEnabledView(_AgentAction):
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
     def post(self, request, agent_id):
         agent = agent_enabled_toggle(agent=self.get_agent(), cause=self._cause())
         return Response({"agent_id": agent.pk, "enabled": agent.enabled})
@@ -81,9 +86,12 @@ class AgentToggleEnabledView(_AgentAction):
 class AgentConfigView(_AgentAction):
     """`settings` and `config` are the same operation under two names."""
 
+    @extend_schema(
+        request=s.ClientConfigIn, responses={200: OpenApiTypes.OBJECT}
+    )
     def post(self, request, agent_id):
         agent = self.get_agent()
-        serializer = s.ConfigIn(data=request.data)
+        serializer = s.ClientConfigIn(data=request.data)
         serializer.is_valid(raise_exception=True)
         agent = agent_config_update(
             agent=agent, changes=serializer.validated_data, cause=self._cause()
@@ -92,6 +100,7 @@ class AgentConfigView(_AgentAction):
 
 
 class AgentDeleteView(_AgentAction):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def delete(self, request, agent_id):
         agent = self.get_agent()
         agent_remove(agent=agent, cause=self._cause())

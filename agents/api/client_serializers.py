@@ -7,13 +7,13 @@ from decisions.models import DecisionLog
 from instances.models import AuditEvent
 
 
-class ClientOut(serializers.ModelSerializer):
+class ClientAccountOut(serializers.ModelSerializer):
     class Meta:
         model = Client
         fields = ["id", "name", "email", "status", "webhook_url", "created_at"]
 
 
-class AgentOut(serializers.ModelSerializer):
+class ClientAgentOut(serializers.ModelSerializer):
     config = serializers.SerializerMethodField()
     seconds_until_deadline = serializers.SerializerMethodField()
 
@@ -33,7 +33,7 @@ class AgentOut(serializers.ModelSerializer):
         return agent.seconds_until_deadline()
 
 
-class ConfigIn(serializers.Serializer):
+class ClientConfigIn(serializers.Serializer):
     """Every field optional: only those sent are changed."""
 
     enabled = serializers.BooleanField(required=False)
@@ -57,8 +57,10 @@ class ConfigIn(serializers.Serializer):
     )
 
 
-class DecisionOut(serializers.ModelSerializer):
+class ClientDecisionOut(serializers.ModelSerializer):
     class Meta:
+        # Distinct from the agent API's ClientDecisionOut in the OpenAPI schema.
+        ref_name = "ClientDecisionOut"
         model = DecisionLog
         fields = [
             "id", "agent", "engine", "model_version", "recommended_action",
@@ -67,8 +69,9 @@ class DecisionOut(serializers.ModelSerializer):
         ]
 
 
-class AuditOut(serializers.ModelSerializer):
+class AgentHistoryOut(serializers.ModelSerializer):
     class Meta:
+        ref_name = "AgentAuditOut"
         model = AuditEvent
         fields = [
             "id", "agent", "instance", "event_type", "state_before",

@@ -1,6 +1,8 @@
 """The client API about instances: lists, analytics and manual actions."""
 
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -29,7 +31,7 @@ MAX_HISTORY_HOURS = 24 * 90
 
 
 class InstanceListView(ClientScoped, generics.ListAPIView):
-    serializer_class = s.InstanceOut
+    serializer_class = s.ClientInstanceOut
     filterset_class = InstanceFilter
     ordering_fields = ["created_at", "state", "instance_type", "id"]
 
@@ -38,7 +40,7 @@ class InstanceListView(ClientScoped, generics.ListAPIView):
 
 
 class ReplicaListView(ClientScoped, generics.ListAPIView):
-    serializer_class = s.ReplicaOut
+    serializer_class = s.ClientReplicaOut
     filterset_class = ReplicaFilter
     ordering_fields = ["created_at", "status"]
 
@@ -66,6 +68,7 @@ class _InstanceView(ClientScoped, APIView):
 
 
 class InstancePricingView(_InstanceView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, instance_pk):
         instance = self.get_instance()
         options = reports.pool_options(instance=instance)
@@ -77,6 +80,7 @@ class InstancePricingView(_InstanceView):
 
 
 class InstanceOptionsView(_InstanceView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, instance_pk):
         instance = self.get_instance()
         options = [
@@ -88,6 +92,7 @@ class InstanceOptionsView(_InstanceView):
 
 
 class InstanceMetricsView(_InstanceView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, instance_pk):
         instance = self.get_instance()
         switches = Switch.objects.filter(new_instance=instance).first()
@@ -105,6 +110,7 @@ class InstanceMetricsView(_InstanceView):
 
 
 class InstancePriceHistoryView(_InstanceView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, instance_pk):
         instance = self.get_instance()
         hours = self.hours(24)
@@ -117,11 +123,13 @@ class InstancePriceHistoryView(_InstanceView):
 
 
 class InstanceLogsView(ClientScoped, generics.ListAPIView):
-    serializer_class = s.AuditOut
+    serializer_class = s.InstanceLogOut
     ordering_fields = ["created_at"]
     filterset_fields = ["event_type"]
 
     def get_queryset(self):
+        if self.is_schema_view:
+            return AuditEvent.objects.none()
         instance = instance_get(
             client_id=self.client.pk, instance_pk=self.kwargs["instance_pk"]
         )
@@ -131,6 +139,7 @@ class InstanceLogsView(ClientScoped, generics.ListAPIView):
 
 
 class PoolVolatilityView(_InstanceView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, instance_pk):
         instance = self.get_instance()
         hours = self.hours(24 * 7)
@@ -145,9 +154,12 @@ class PoolVolatilityView(_InstanceView):
 
 
 class SimulateSwitchView(_InstanceView):
+    @extend_schema(
+        request=s.SwitchTargetIn, responses={200: OpenApiTypes.OBJECT}
+    )
     def post(self, request, instance_pk):
         instance = self.get_instance()
-        data = _validated(s.TargetIn, request.data)
+        data = _validated(s.SwitchTargetIn, request.data)
         try:
             pool = manual_target_resolve(
                 instance_region=instance.region, target=data["target_pool_id"]
@@ -158,6 +170,9 @@ class SimulateSwitchView(_InstanceView):
 
 
 class ForceSwitchView(_InstanceView):
+    @extend_schema(
+        request=s.SwitchTargetIn, responses={201: OpenApiTypes.OBJECT}
+    )
     def post(self, request, instance_pk):
         return idempotent_call(
             request=request, client_id=self.client.pk, handler=self.act
@@ -165,7 +180,7 @@ class ForceSwitchView(_InstanceView):
 
     def act(self):
         instance = self.get_instance()
-        data = _validated(s.TargetIn, self.request.data)
+        data = _validated(s.SwitchTargetIn, self.request.data)
         try:
             switch, command = instance_force_switch(
                 instance=instance, target=data["target_pool_id"],
@@ -184,6 +199,7 @@ class ForceSwitchView(_InstanceView):
 
 
 class TerminateView(_InstanceView):
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
     def post(self, request, instance_pk):
         return idempotent_call(
             request=request, client_id=self.client.pk, handler=self.act
@@ -205,13 +221,16 @@ class TerminateView(_InstanceView):
 
 
 class LaunchView(ClientScoped, APIView):
+    @extend_schema(
+        request=s.ReplicaLaunchIn, responses={201: OpenApiTypes.OBJECT}
+    )
     def post(self, request):
         return idempotent_call(
             request=request, client_id=self.client.pk, handler=self.act
         )
 
     def act(self):
-        data = _validated(s.LaunchIn, self.request.data)
+        data = _validated(s.ReplicaLaunchIn, self.request.data)
         agent = agent_get(client_id=self.client.pk, agent_id=data["agent_id"])
         if agent is None:
             raise Http404
@@ -233,6 +252,7 @@ class LaunchView(ClientScoped, APIView):
 class PricingHistoryView(ClientScoped, APIView):
     """Price history of any pool by id: prices are not a client's secret."""
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         pool = SpotPool.objects.filter(
             pool_id=request.query_params.get("pool_id", "")

@@ -5,7 +5,7 @@ from rest_framework import serializers
 from instances.models import AuditEvent, Instance, Replica, Switch
 
 
-class InstanceOut(serializers.ModelSerializer):
+class ClientInstanceOut(serializers.ModelSerializer):
     agent_id = serializers.IntegerField()
     logical_agent_id = serializers.CharField(source="agent.logical_agent_id")
     pool_id = serializers.CharField(source="pool_key")
@@ -20,11 +20,13 @@ class InstanceOut(serializers.ModelSerializer):
         ]
 
 
-class ReplicaOut(serializers.ModelSerializer):
+class ClientReplicaOut(serializers.ModelSerializer):
     agent_id = serializers.IntegerField()
-    instance = InstanceOut()
+    instance = ClientInstanceOut()
 
     class Meta:
+        # Distinct from the agent API's ClientReplicaOut in the OpenAPI schema.
+        ref_name = "ClientReplicaOut"
         model = Replica
         fields = [
             "id", "agent_id", "kind", "status", "reason", "created_at",
@@ -32,7 +34,7 @@ class ReplicaOut(serializers.ModelSerializer):
         ]
 
 
-class SwitchOut(serializers.ModelSerializer):
+class ClientSwitchOut(serializers.ModelSerializer):
     agent_id = serializers.IntegerField()
     logical_agent_id = serializers.CharField(source="agent.logical_agent_id")
 
@@ -46,8 +48,9 @@ class SwitchOut(serializers.ModelSerializer):
         ]
 
 
-class AuditOut(serializers.ModelSerializer):
+class InstanceLogOut(serializers.ModelSerializer):
     class Meta:
+        ref_name = "InstanceAuditOut"
         model = AuditEvent
         fields = [
             "id", "event_type", "state_before", "state_after", "cause",
@@ -55,10 +58,10 @@ class AuditOut(serializers.ModelSerializer):
         ]
 
 
-class TargetIn(serializers.Serializer):
+class SwitchTargetIn(serializers.Serializer):
     target_pool_id = serializers.CharField(max_length=96)
 
 
-class LaunchIn(serializers.Serializer):
+class ReplicaLaunchIn(serializers.Serializer):
     agent_id = serializers.IntegerField()
     target_pool_id = serializers.CharField(max_length=96)

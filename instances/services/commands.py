@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from instances.models import Command
 from spotopt.events import event_publish
@@ -45,7 +46,26 @@ def command_queue_touch(*, agent_id: int) -> None:
     transaction.on_commit(lambda: _bump(agent_id))
 
 
+def _cache_safely(action, default=None):
+    """Run a cache call; when the cache server is down, return `default`.
+
+    The idle marker only spares the database: without the cache every poll
+    reads the queue from the database, which is slower but right. A bump
+    lost while the cache flickers can hide a new command behind an old
+    marker for at most IDLE_MARKER_MAX_SECONDS.
+    """
+    try:
+        return action()
+    except (RedisError, OSError) as error:
+        logger.warning("Command queue cache unavailable: %s", error)
+        return default
+
+
 def _bump(agent_id: int) -> None:
+    _cache_safely(lambda: _bump_generation(agent_id))
+
+
+def _bump_generation(agent_id: int) -> None:
     key = _generation_key(agent_id)
     cache.add(key, 0, timeout=None)
     try:
@@ -135,7 +155,9 @@ def _idle_state(agent_id: int) -> tuple[int, int | None]:
     """Return the queue generation and, when the idle marker is current, how
     many commands wait for their time (else None: ask the database)."""
     generation_key, idle_key = _generation_key(agent_id), _idle_key(agent_id)
-    cached = cache.get_many([generation_key, idle_key])
+    cached = _cache_safely(
+        lambda: cache.get_many([generation_key, idle_key]), default={}
+    )
     generation = cached.get(generation_key, 0)
     marker = cached.get(idle_key)
     if not isinstance(marker, tuple) or len(marker) != 2:
@@ -153,7 +175,9 @@ def _remember_idle(agent_id, generation, waiting: list[Command], now) -> None:
     if waiting:
         first_due = min(command.available_at for command in waiting)
         timeout = min(timeout, max(1, int((first_due - now).total_seconds())))
-    cache.set(_idle_key(agent_id), (generation, len(waiting)), timeout=timeout)
+    _cache_safely(lambda: cache.set(
+        _idle_key(agent_id), (generation, len(waiting)), timeout=timeout
+    ))
 
 
 def _mark_delivered(commands: list[Command], now) -> None:

@@ -3,7 +3,7 @@ from rest_framework import serializers
 from notifications.models import Notification
 
 
-class NotificationOut(serializers.ModelSerializer):
+class ClientNotificationOut(serializers.ModelSerializer):
     read = serializers.SerializerMethodField()
 
     class Meta:

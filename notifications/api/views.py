@@ -1,11 +1,13 @@
 """Listing notifications and marking them read, for the caller's client."""
 
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from notifications.api.serializers import NotificationOut
+from notifications.api.serializers import ClientNotificationOut
 from notifications.filters import NotificationFilter
 from notifications.models import Notification
 from notifications.services import (
@@ -16,7 +18,7 @@ from spotopt.tenancy import ClientScoped
 
 
 class NotificationListView(ClientScoped, generics.ListAPIView):
-    serializer_class = NotificationOut
+    serializer_class = ClientNotificationOut
     filterset_class = NotificationFilter
     ordering_fields = ["created_at", "severity"]
 
@@ -32,6 +34,7 @@ class NotificationListView(ClientScoped, generics.ListAPIView):
 
 
 class NotificationMarkReadView(ClientScoped, APIView):
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
     def post(self, request, notification_id):
         if not str(notification_id).isdigit():
             raise Http404
@@ -43,6 +46,7 @@ class NotificationMarkReadView(ClientScoped, APIView):
 
 
 class NotificationMarkAllReadView(ClientScoped, APIView):
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
     def post(self, request):
         marked = notifications_mark_all_read(client_id=self.client.pk)
         return Response({"marked": marked})

@@ -5,11 +5,13 @@ from datetime import timedelta
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from instances.api.client_serializers import SwitchOut
+from instances.api.client_serializers import ClientSwitchOut
 from instances.filters import SwitchFilter
 from instances.selectors import instance_state_counts, switch_list
 from pricing import exports, reports
@@ -24,6 +26,7 @@ def _days(request, default: int) -> int:
 
 
 class SavingsView(ClientScoped, APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, client_id):
         client = self.path_client()
         since = timezone.now().date() - timedelta(days=_days(request, CHART_DAYS))
@@ -42,7 +45,7 @@ class SavingsView(ClientScoped, APIView):
 
 
 class SwitchHistoryView(ClientScoped, generics.ListAPIView):
-    serializer_class = SwitchOut
+    serializer_class = ClientSwitchOut
     filterset_class = SwitchFilter
     ordering_fields = ["initiated_at", "completed_at", "downtime_ms"]
 
@@ -53,6 +56,7 @@ class SwitchHistoryView(ClientScoped, generics.ListAPIView):
 class ChartsView(ClientScoped, APIView):
     """Series for the dashboard charts in one call."""
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, client_id):
         client = self.path_client()
         days = _days(request, CHART_DAYS)
@@ -83,6 +87,7 @@ class ChartsView(ClientScoped, APIView):
 
 
 class SavingsExportView(ClientScoped, APIView):
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
     def get(self, request, client_id):
         period = "month" if request.query_params.get("period") == "month" else "day"
         return exports.savings_csv(
@@ -92,6 +97,7 @@ class SavingsExportView(ClientScoped, APIView):
 
 
 class SwitchHistoryExportView(ClientScoped, APIView):
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
     def get(self, request, client_id):
         switches = switch_list(client_id=self.path_client().pk)
         switches = SwitchFilter(request.query_params, queryset=switches).qs

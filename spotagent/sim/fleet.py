@@ -27,6 +27,8 @@ class FleetStats:
     notice_round_trips_ms: list[float] = field(default_factory=list)
     notice_to_promoted_s: list[float] = field(default_factory=list)
     outages_s: list[float] = field(default_factory=list)
+    # Old instance id -> seconds from its notice to the promotion.
+    promotions: dict[str, float] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -148,7 +150,9 @@ class Fleet:
             old = self.world.instances.get(fields.get("old_instance_id") or "")
             if old is not None and old.notice_at is not None:
                 # Wall-clock seconds: HTTP and polling do not speed up.
-                stats.notice_to_promoted_s.append(time.monotonic() - old.notice_at)
+                seconds = time.monotonic() - old.notice_at
+                stats.notice_to_promoted_s.append(seconds)
+                stats.promotions[old.instance_id] = seconds
         elif event == "server_error":
             stats.counts["server_errors"] += 1
             stats.errors.append(fields["error"][:120])

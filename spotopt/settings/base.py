@@ -56,8 +56,11 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "spotopt.middleware.ContentSecurityPolicyMiddleware",
+    "spotopt.middleware.LoginThrottleMiddleware",
 ]
 
+# When set, GET /metrics needs "Authorization: Bearer <METRICS_TOKEN>".
+METRICS_TOKEN = env_str("METRICS_TOKEN")
 # Empty sends no policy header; production sets one.
 CONTENT_SECURITY_POLICY = env_str("CONTENT_SECURITY_POLICY")
 # Admin and dashboard login POSTs allowed per address and window.
@@ -147,7 +150,7 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "spotopt.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "spotopt.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

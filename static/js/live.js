@@ -136,6 +136,10 @@
     "emergency.termination": onTermination,
     "emergency.resolved": onResolved,
     "notification.created": onNotification,
+    "savings.updated": function (p) {
+      var figure = document.getElementById("month-savings");
+      if (figure) { figure.textContent = "$" + p.month.savings.toFixed(2); }
+    },
     "command.queued": function (p) {
       activity("Queued " + p.command_type + " for agent " + p.agent_id);
     },

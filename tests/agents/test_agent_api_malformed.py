@@ -120,19 +120,19 @@ def raw_post(persona, path, body: bytes | str, content_type="application/json"):
     return persona.api.generic("POST", path, body, content_type=content_type)
 
 
-def error_of(response, status: int) -> dict:
-    assert response.status_code == status, response.content
+def error_of(response, status: int, label: str = "") -> dict:
+    assert response.status_code == status, (label, response.content)
     body = response.json()
-    assert set(body) == ERROR_KEYS, body
+    assert set(body) == ERROR_KEYS, (label, body)
     assert isinstance(body["error"], str) and body["error"]
     assert isinstance(body["message"], str) and body["message"]
     assert isinstance(body["details"], dict)
     return body
 
 
-def field_errors_of(response) -> dict:
-    body = error_of(response, 400)
-    assert body["error"] == "validation_error"
+def field_errors_of(response, label: str = "") -> dict:
+    body = error_of(response, 400, label)
+    assert body["error"] == "validation_error", label
     for problems in body["details"].values():
         assert isinstance(problems, list) and problems
         assert all(isinstance(problem, str) for problem in problems)
@@ -151,41 +151,50 @@ NOT_AN_OBJECT = [
 ]
 
 
-@pytest.mark.parametrize("name", POST_NAMES)
-def test_a_body_that_is_not_a_json_object_is_a_400(owner, world, name):
-    responses = [raw_post(owner, world.path(name), body) for body in NOT_AN_OBJECT]
+def test_a_body_that_is_not_a_json_object_is_a_400_on_every_path(owner, world):
+    for name in POST_NAMES:
+        responses = [
+            raw_post(owner, world.path(name), body) for body in NOT_AN_OBJECT
+        ]
 
-    errors = [error_of(response, 400)["error"] for response in responses]
-    assert errors[0] == "invalid_json"
-    assert errors[2] == "invalid_json"
-
-
-@pytest.mark.parametrize("name", POST_NAMES)
-def test_wrong_types_are_a_400_naming_the_field(owner, world, name):
-    spec = post_paths(world)[name]
-
-    response = owner.post(world.path(name), spec.mistyped)
-
-    assert spec.mistyped_field in field_errors_of(response)
+        errors = [error_of(response, 400, name)["error"] for response in responses]
+        assert errors[0] == errors[2] == "invalid_json", name
 
 
-@pytest.mark.parametrize("name", REQUIRED_NAMES)
-def test_missing_required_fields_are_a_400_naming_them(owner, world, name):
-    spec = post_paths(world)[name]
+def test_wrong_types_are_a_400_naming_the_field_on_every_path(owner, world):
+    for name, spec in post_paths(world).items():
+        response = owner.post(world.path(name), spec.mistyped)
 
-    response = owner.post(world.path(name), {})
-
-    assert set(field_errors_of(response)) == spec.required
+        assert spec.mistyped_field in field_errors_of(response, name), name
 
 
-@pytest.mark.parametrize("name", POST_NAMES)
-def test_a_one_megabyte_body_is_refused_with_413(owner, world, name):
-    spec = post_paths(world)[name]
-    body = json.dumps({**spec.valid, "padding": "x" * (1024 * 1024)})
+def test_missing_required_fields_are_a_400_naming_them(owner, world):
+    specs = post_paths(world)
 
-    response = raw_post(owner, world.path(name), body)
+    for name in REQUIRED_NAMES:
+        response = owner.post(world.path(name), {})
 
-    assert error_of(response, 413)["error"] == "payload_too_large"
+        assert set(field_errors_of(response, name)) == specs[name].required
+
+
+def test_a_one_megabyte_body_is_a_413_on_every_path(owner, world):
+    padding = "x" * (1024 * 1024)
+
+    for name, spec in post_paths(world).items():
+        body = json.dumps({**spec.valid, "padding": padding})
+        response = raw_post(owner, world.path(name), body)
+
+        assert error_of(response, 413, name)["error"] == "payload_too_large"
+
+
+def test_a_form_encoded_body_is_a_415_on_every_path(owner, world):
+    for name in POST_NAMES:
+        response = raw_post(
+            owner, world.path(name), "instance_id=i-0primary",
+            content_type="application/x-www-form-urlencoded",
+        )
+
+        error_of(response, 415, name)
 
 
 @pytest.mark.parametrize("name", POST_NAMES)
@@ -197,16 +206,6 @@ def test_unknown_fields_are_ignored(owner, world, name):
 
     assert 200 <= response.status_code < 300, response.content
     assert isinstance(response.json(), dict) and response.json()
-
-
-@pytest.mark.parametrize("name", ["register", "heartbeat", "pricing-report"])
-def test_a_form_encoded_body_is_a_415(owner, world, name):
-    response = raw_post(
-        owner, world.path(name), "instance_id=i-0primary",
-        content_type="application/x-www-form-urlencoded",
-    )
-
-    error_of(response, 415)
 
 
 @pytest.mark.parametrize(
@@ -336,3 +335,21 @@ def test_an_over_long_request_id_header_is_not_a_500(owner, world):
     )
 
     assert response.status_code == 200, response.content
+
+
+def test_a_wrong_method_is_a_405_with_the_error_shape(owner, world):
+    agent_base = f"/api/agents/{world.agent.pk}"
+
+    answers = {
+        "GET heartbeat": owner.get(f"{agent_base}/heartbeat"),
+        "GET register": owner.get("/api/agents/register"),
+        "POST config": owner.post(f"{agent_base}/config", {}),
+        "POST commands/pending": owner.post(f"{agent_base}/commands/pending", {}),
+        "PUT pricing-report": owner.api.put(
+            f"{agent_base}/pricing-report", {}, format="json"
+        ),
+        "DELETE statistics": owner.api.delete(f"{agent_base}/statistics"),
+    }
+
+    for label, response in answers.items():
+        assert error_of(response, 405, label)["error"] == "method_not_allowed"

@@ -33,14 +33,14 @@ def not_found_body(response) -> dict:
     return body
 
 
-@pytest.mark.parametrize("name", GET_PATHS)
-def test_another_clients_agent_is_absent_on_get(owner, outsider, launch, name):
-    path = fill(name, launch)
+def test_another_clients_agent_is_absent_on_every_get(owner, outsider, launch):
+    for name in GET_PATHS:
+        foreign = outsider.get(f"/api/agents/{launch.agent_id}/{name}")
+        absent = outsider.get(f"/api/agents/999999/{name}")
+        mine = owner.get(f"/api/agents/{launch.agent_id}/{name}")
 
-    foreign = outsider.get(f"/api/agents/{launch.agent_id}/{path}")
-    absent = outsider.get(f"/api/agents/999999/{path}")
-
-    assert not_found_body(foreign) == not_found_body(absent)
+        assert not_found_body(foreign) == not_found_body(absent), name
+        assert mine.status_code == 200, (name, mine.content)
 
 
 @pytest.mark.parametrize("name", POST_PATHS)

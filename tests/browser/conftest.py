@@ -34,8 +34,13 @@ def server_url():
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
     from django.core.asgi import get_asgi_application
 
+    from django.db import connections
+
     from spotopt.asgi import application as project_application
 
+    # The server's worker threads open their own connections; closing them
+    # after each request lets the test database be dropped at the end.
+    connections.settings["default"]["CONN_MAX_AGE"] = 0
     app = ProtocolTypeRouter(
         {
             "http": ASGIStaticFilesHandler(get_asgi_application()),

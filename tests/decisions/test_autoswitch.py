@@ -131,3 +131,24 @@ def test_a_model_failing_while_deciding_falls_back_to_the_baseline(
     assert "NaN in features" in artifact.status_reason
     assert RegistryEvent.objects.filter(artifact=artifact,
                                         event_type="failed").exists()
+
+
+def test_a_pool_that_interrupted_the_fleet_is_quarantined(priced):
+    from instances.models import EmergencyEvent, Instance
+    from pricing.models import SpotPool
+
+    enable(priced)
+    interrupted = Instance.objects.create(
+        agent=priced, client=priced.client, temp_instance_id="tmp-gone",
+        pool=SpotPool.objects.get(pool_id="m5.large.us-east-1b"),
+        instance_type="m5.large", region="us-east-1", az="us-east-1b",
+        state=Instance.State.TERMINATED,
+    )
+    EmergencyEvent.objects.create(
+        agent=priced, client=priced.client, instance=interrupted,
+        kind=EmergencyEvent.Kind.TERMINATION, status=EmergencyEvent.Status.RESOLVED,
+    )
+
+    decision = decision_make(agent=priced, log=False)
+
+    assert decision.recommended_pool_id == "m5.large.us-east-1c"

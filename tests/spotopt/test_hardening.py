@@ -77,6 +77,31 @@ def test_one_busy_agent_does_not_use_up_another_agents_rate(owner, registered):
     assert other.status_code == 200
 
 
+def test_the_client_api_is_throttled_per_client(owner, outsider):
+    with _throttled("client", "2/min"):
+        answers = [owner.get("/api/client/validate") for _ in range(3)]
+        other = outsider.get("/api/client/validate")
+
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert "Retry-After" in answers[-1]
+    assert other.status_code == 200
+
+
+def test_the_limiter_lets_requests_through_when_the_cache_fails(
+    owner, registered, monkeypatch
+):
+    from spotopt import throttling
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(throttling.cache, "add", broken)
+    with _throttled("agent", "1/min"):
+        answers = [owner.get(f"/api/agents/{registered.pk}/config") for _ in range(3)]
+
+    assert [a.status_code for a in answers] == [200, 200, 200]
+
+
 def test_the_default_agent_rate_allows_a_poll_every_five_seconds():
     from spotopt.settings import base
     from spotopt.throttling import rate_parse
@@ -87,7 +112,7 @@ def test_the_default_agent_rate_allows_a_poll_every_five_seconds():
 
 
 @override_settings(LOGIN_RATE="2/min")
-@pytest.mark.parametrize("path", ["/admin/login/"])
+@pytest.mark.parametrize("path", ["/admin/login/", "/accounts/login/"])
 def test_repeated_login_attempts_are_throttled(db, path):
     browser = BrowserClient()
     answers = [
@@ -137,3 +162,10 @@ def test_an_oversized_body_is_refused_before_parsing(owner, registered):
     )
 
     assert response.status_code == 413
+
+
+def test_the_api_docs_need_no_inline_script(client, db):
+    page = client.get("/api/docs/").content.decode()
+
+    assert "<script>" not in page
+    assert client.get("/api/docs/?script=").status_code == 200

@@ -4,15 +4,20 @@ channel layer: each client hears its own events and never another's."""
 import asyncio
 import os
 import uuid
+from decimal import Decimal
 
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.db import transaction
 from django.test import AsyncRequestFactory
+from django.utils import timezone
 
 from agents.models import Agent
 from agents.services import agents_mark_offline, heartbeat_record
 from notifications.services import notification_create
+from pricing.models import LedgerRollup
+from pricing.reports import savings_updated_publish
 from spotopt.asgi import application
 from spotopt.events import event_publish
 from spotopt.streams import event_stream
@@ -124,8 +129,6 @@ async def test_an_event_is_sent_only_after_the_transaction_commits(
     own = await _connected(owner_web, owner.client.pk)
 
     def publish_then_roll_back():
-        from django.db import transaction
-
         with transaction.atomic():
             event_publish(client_id=owner.client.pk, event_type="x.rolled",
                           payload={})
@@ -164,3 +167,30 @@ async def test_server_sent_events_carry_the_same_events_for_a_token(
     assert "Agent web-1 is online" in chunk
     assert "Not yours" not in chunk
     await stream.aclose()
+
+
+async def test_a_ledger_run_pushes_the_new_savings_to_its_client(
+    owner, owner_web, registered
+):
+    today = timezone.now().date()
+    await LedgerRollup.objects.acreate(
+        agent=registered, client=owner.client, period="month",
+        period_start=today.replace(day=1), instance_hours=Decimal(5),
+        actual_cost=Decimal("0.2"), ondemand_cost=Decimal("0.5"),
+        replica_cost=Decimal(0), fallback_cost=Decimal(0),
+    )
+    await LedgerRollup.objects.acreate(
+        agent=registered, client=owner.client, period="day", period_start=today,
+        instance_hours=Decimal(5), actual_cost=Decimal("0.2"),
+        ondemand_cost=Decimal("0.5"), replica_cost=Decimal(0),
+        fallback_cost=Decimal(0),
+    )
+    own = await _connected(owner_web, owner.client.pk)
+
+    published = await sync_to_async(savings_updated_publish)(since=today)
+
+    event = await own.receive_json_from(timeout=5)
+    assert published == 1
+    assert event["type"] == "savings.updated"
+    assert event["payload"]["month"]["savings"] == 0.3
+    await own.disconnect()

@@ -224,3 +224,14 @@ def test_several_worker_processes_are_merged_through_the_multiprocess_dir(
         'spotopt_commands_total{command_type="SELF_DESTRUCT",status="pending"} 2.0'
         in output
     )
+
+
+def test_a_configured_metrics_token_is_required(client, db, settings):
+    settings.METRICS_TOKEN = "scrape-secret"
+
+    refused = client.get("/metrics")
+    wrong = client.get("/metrics", HTTP_AUTHORIZATION="Bearer nope")
+    allowed = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-secret")
+
+    assert (refused.status_code, wrong.status_code) == (401, 401)
+    assert allowed.status_code == 200
