@@ -254,7 +254,8 @@ def step_summary(load: Load, *, agents: int, measure_from: float,
     summary = {
         "agents": agents,
         "requests": len(field),
-        "rps": round(len(field) / window, 1),
+        "offered_rps": round(offered_rate(agents), 1),
+        "rps": round(sum(1 for s in field if s[2]) / window, 1),
         "p50_ms": round(percentile(latencies, 0.50), 2),
         "p99_ms": round(percentile(latencies, 0.99), 2),
         "max_ms": round(max(latencies, default=0.0), 2),
@@ -298,7 +299,7 @@ def agents_seed(env: dict, client_id: int, first: int, count: int) -> list:
     return [tuple(pair) for pair in json.loads(done.stdout.splitlines()[-1])]
 
 
-async def ramp(args, env, server, client_id, token, steps) -> list[dict]:
+async def ramp(args, env, server, client_id, token, steps, costs) -> list:
     rng = random.Random(2)
     agents, results = [], []
     for count in steps:
@@ -360,6 +361,10 @@ async def ramp(args, env, server, client_id, token, steps) -> list[dict]:
         )
         results.append(summary)
         log("step %s: %s", count, json.dumps(summary))
+        if not costs:
+            costs.update(await cpu_calibrate(
+                args=args, server=server, token=token, agents=agents
+            ))
         for failure in load.failures[:5]:
             log("failed request: %r", failure)
         if not summary["passed"] and not args.keep_going:
@@ -372,17 +377,50 @@ def offered_rate(agents: int) -> float:
     return agents * (1 / POLL_SECONDS + 1 / HEARTBEAT_SECONDS + 1 / PRICING_SECONDS)
 
 
-def cpu_bound_estimate(results: list[dict]) -> int:
-    """Agents that 70% of every core would serve at the measured CPU cost
-    (of the largest step), leaving the rest for the load generator and the
-    databases. An estimate, not a measurement: it assumes linear scaling."""
-    cost = results[-1]["server_cpu_ms_per_agent_second"]
-    if not cost:
+async def cpu_calibrate(*, args, server, token, agents) -> dict:
+    """Server CPU per request of each kind, from bursts of one kind alone.
+
+    CPU time is what a busy machine inflates least, so this is the figure
+    to scale from when other work holds the cores during the ramp.
+    """
+    rng = random.Random(3)
+    costs = {}
+    for kind, count in (("poll", 2000), ("heartbeat", 600), ("pricing", 200)):
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        events = [
+            (now, *event[1:])
+            for event in field_events(agents, start=now, end=now + 600, rng=rng)
+            if event[1] == kind
+        ][:count]
+        load = Load(port=args.port, token=token,
+                    connections=args.workers * args.threads)
+        cpu_before = server.cpu_seconds()
+        await load.run(events, until=now + 300)
+        answered = sum(1 for sample in load.samples if sample[2])
+        costs[kind] = round(
+            (server.cpu_seconds() - cpu_before) * 1000 / max(1, answered), 3
+        )
+        log("calibration: %s answered %s, %.3f ms CPU each",
+            kind, answered, costs[kind])
+    return costs
+
+
+def cpu_bound_estimate(costs: dict) -> int:
+    """Agents that 70% of every core would serve at the calibrated CPU cost
+    per request, leaving the rest for the load generator and the databases.
+    An estimate, not a measurement: it assumes the cost stays linear."""
+    per_agent_second = (
+        costs["poll"] / POLL_SECONDS
+        + costs["heartbeat"] / HEARTBEAT_SECONDS
+        + costs["pricing"] / PRICING_SECONDS
+    )
+    if not per_agent_second:
         return 0
-    return int(0.7 * (os.cpu_count() or 1) * 1000 / cost)
+    return int(0.7 * (os.cpu_count() or 1) * 1000 / per_agent_second)
 
 
-def final_report(args, results: list[dict]) -> dict:
+def final_report(args, results: list[dict], costs: dict) -> dict:
     passed = [step for step in results if step["passed"]]
     headline = passed[-1] if passed else results[0]
     return {
@@ -393,7 +431,8 @@ def final_report(args, results: list[dict]) -> dict:
         "errors": headline["errors"],
         "emergency_p99_ms": headline["emergency_p99_ms"],
         "emergency_request_p99_ms": headline["notice_request_p99_ms"],
-        "agents_cpu_estimate": cpu_bound_estimate(results),
+        "server_cpu_ms_per_request": costs,
+        "agents_cpu_estimate": cpu_bound_estimate(costs),
         "load_average_1m": max(step["load_average_1m"] for step in results),
         "workers": args.workers,
         "threads": args.threads,
@@ -437,13 +476,14 @@ def main() -> None:
         server.start()
         log("gunicorn: %s workers x %s threads on port %s",
             args.workers, args.threads, args.port)
+        costs: dict = {}
         results = asyncio.run(
-            ramp(args, env, server, client_id, token, steps)
+            ramp(args, env, server, client_id, token, steps, costs)
         )
     finally:
         server.stop()
         redis_flush(args.redis_url)
-    print(json.dumps(final_report(args, results)))
+    print(json.dumps(final_report(args, results, costs)))
 
 
 if __name__ == "__main__":

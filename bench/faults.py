@@ -89,6 +89,9 @@ class Recorder:
             if self.all_agents_healthy():
                 return round(time.monotonic() - since, 2)
             time.sleep(0.2)
+        for member in self.fleet.members:
+            if member.agent._down_since is not None:
+                log("still failing: %s: %s", member.name, member.agent.last_error)
         return None
 
 
@@ -237,40 +240,50 @@ def replays(url: str, token: str, fleet: Fleet, env: dict) -> dict:
 
 
 def effects(env: dict, fleet: Fleet) -> dict:
-    """Launches per command in the simulated cloud, notices, primaries."""
+    """What the faults did to the outcome, checked against both sides.
+
+    - launches duplicated: more than one simulated instance for one command;
+    - results lost: commands the agents executed that the server does not
+      have as succeeded;
+    - notices unreported: AWS notices for an agent's primary of the moment
+      that its agent never managed to report;
+    - notices lost: reports the agents made that left no emergency event.
+    """
+    stats = fleet.stats
+    now = time.monotonic()
     by_request: dict[str, int] = {}
     for instance in fleet.world.instances.values():
         request_id = instance.tags.get("spotopt:request-id")
         if request_id:
             by_request[request_id] = by_request.get(request_id, 0) + 1
-    noticed = [
+    primary_notices = [
         instance.instance_id for instance in fleet.world.instances.values()
-        if instance.notice_at is not None
-        and instance.notice_at <= time.monotonic() - 30
+        if instance.notice_at is not None and instance.notice_at <= now - 30
+        and stats.primary_since.get(instance.instance_id, now) <= instance.notice_at
+        < stats.replaced_at.get(instance.instance_id, now)
     ]
-    server = django_eval(env, (
+    events, succeeded, bad_primaries = django_eval(env, (
         "import json; from django.db.models import Count, Q; "
         "from instances.models import EmergencyEvent as E, Command as C; "
         "from agents.models import Agent as A; "
         "events = list(E.objects.filter(kind='termination')"
         ".values_list('instance__instance_id', 'status')); "
-        "launched = list(C.objects.filter(command_type='LAUNCH_INSTANCE', "
-        "status='succeeded').values_list('request_id', flat=True)); "
+        "done = list(C.objects.filter(status='succeeded')"
+        ".values_list('request_id', flat=True)); "
         "bad = A.objects.annotate(p=Count('instances', filter=Q("
         "instances__state='running_primary'))).exclude(p=1).count(); "
-        "print(json.dumps([events, launched, bad]))"
+        "print(json.dumps([events, done, bad]))"
     ))
-    events, launched, bad_primaries = server
     event_instances = {instance_id for instance_id, _ in events}
-    duplicated = sum(count - 1 for count in by_request.values() if count > 1)
-    lost_launches = sum(1 for request_id in launched if request_id not in by_request)
-    notices_lost = [i for i in noticed if i not in event_instances]
+    succeeded = set(succeeded)
+    reported = {i for kind, i in stats.reported if kind == "termination"}
     return {
-        "launch_commands_succeeded": len(launched),
-        "launches_duplicated": duplicated,
-        "launches_lost": lost_launches,
-        "notices": len(noticed),
-        "notices_lost": len(notices_lost),
+        "commands_executed_by_agents": len(stats.executed),
+        "launches_duplicated": sum(n - 1 for n in by_request.values() if n > 1),
+        "results_lost": sum(1 for r in stats.executed if r not in succeeded),
+        "primary_notices": len(primary_notices),
+        "notices_unreported": sum(1 for i in primary_notices if i not in reported),
+        "notices_lost": sum(1 for i in reported if i not in event_instances),
         "failovers_open": sum(1 for _, status in events if status == "open"),
         "agents_without_exactly_one_primary": bad_primaries,
     }

@@ -161,6 +161,19 @@ def pool_features_get(*, pools, region: str, now=None) -> dict:
     return found
 
 
+def pool_bands_get(*, pools) -> dict:
+    """The latest Advisor band of each pool's type, all a baseline needs."""
+    pools = list(pools)
+    if not pools:
+        return {}
+
+    bands = _bands_of(pools, (len(pools), 1))["known_band"]
+    return {
+        pool.pool_id: {"band": band}
+        for pool, band in zip(pools, bands, strict=True)
+    }
+
+
 FEATURE_WINDOW_HOURS = 30 * 24 + 1
 
 

@@ -239,7 +239,7 @@ def interpolated_upsert(dialect: Dialect, *, full: bool, limit_seconds: int) -> 
         ),"""
         expand = "JOIN steps ON steps.k < gaps.width"
     ctes = f"""
-        WITH RECURSIVE {numbers}
+        WITH {"RECURSIVE" if numbers else ""} {numbers}
         span AS ({_span(dialect, full=full)}),
         known AS (
             SELECT c.pool_id, c.bucket, c.price,

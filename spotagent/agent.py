@@ -98,6 +98,7 @@ class Agent:
             maximum=config.backoff_max_seconds,
         )
         self._down_since: float | None = None
+        self.last_error = ""
         self._next = {"heartbeat": 0.0, "poll": 0.0, "prices": 0.0}
         self._state_load()
 
@@ -154,6 +155,7 @@ class Agent:
             self._wake.wait(delay)
 
     def _failed(self, error: Exception) -> None:
+        self.last_error = str(error)[:300]
         if self._down_since is None:
             self._down_since = time.monotonic()
             logger.warning("Server call failed: %s; backing off", error)

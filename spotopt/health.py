@@ -109,8 +109,9 @@ def beat_state(*, now: datetime | None = None) -> dict:
     from spotopt.schedule import DEFAULT_SCHEDULE
 
     now = now or timezone.now()
-    runs = [task_run_last(name=entry.task) for entry in DEFAULT_SCHEDULE]
-    times = [datetime.fromisoformat(run["at"]) for run in runs if run]
+    keys = [TASK_RUN_KEY.format(name=entry.task) for entry in DEFAULT_SCHEDULE]
+    runs = _cache_get_many(keys).values()
+    times = [datetime.fromisoformat(run["at"]) for run in runs]
     beat_table_last = _periodic_task_last_run()
     if beat_table_last is not None:
         times.append(beat_table_last)
@@ -268,6 +269,13 @@ def _cache_get(key: str):
         return cache.get(key)
     except Exception:
         return None
+
+
+def _cache_get_many(keys: list[str]) -> dict:
+    try:
+        return cache.get_many(keys)
+    except Exception:
+        return {}
 
 
 def _cache_set(key: str, value, timeout: int) -> None:

@@ -7,8 +7,8 @@ read them from here.
 
 from datetime import date, timedelta
 
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from agents.models import Agent, Client
@@ -95,17 +95,29 @@ def clients_growth(*, days: int = 30, today: date | None = None) -> list[dict]:
 
 
 def clients_with_counts():
-    """Clients with their agent and running-instance counts, for lists."""
+    """Clients with their agent and running-instance counts, for lists.
+
+    Counted by subqueries: joining agents and instances together would
+    multiply the rows of a large client before counting.
+    """
     return Client.objects.annotate(
-        agent_count=Count("agents", distinct=True),
-        agents_online=Count(
-            "agents", filter=Q(agents__status=Agent.Status.ONLINE), distinct=True
-        ),
-        running_instances=Count(
-            "instances", filter=Q(instances__state__in=RUNNING_STATES),
-            distinct=True,
+        agent_count=_per_client(Agent.objects.all()),
+        agents_online=_per_client(Agent.objects.filter(status=Agent.Status.ONLINE)),
+        running_instances=_per_client(
+            Instance.objects.filter(state__in=RUNNING_STATES)
         ),
     ).order_by("name", "pk")
+
+
+def _per_client(queryset):
+    counted = (
+        queryset.filter(client=OuterRef("pk"))
+        .order_by()
+        .values("client")
+        .annotate(total=Count("pk"))
+        .values("total")
+    )
+    return Coalesce(Subquery(counted[:1]), 0)
 
 
 def activity_list(*, limit: int = 100):

@@ -13,7 +13,8 @@ import logging
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.http import HttpResponse
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
@@ -35,7 +36,7 @@ def window_hit(*, key: str, limit: int, window_seconds: int) -> int:
     window = int(now // window_seconds)
     cache_key = f"rate:{key}:{window}"
     try:
-        hits = _window_count(cache_key, window_seconds + 1)
+        hits = _count(cache_key, window_seconds + 1)
     except Exception:
         # A rate limiter that fails closed would take the fleet down with
         # the cache; let the request through.
@@ -46,17 +47,21 @@ def window_hit(*, key: str, limit: int, window_seconds: int) -> int:
     return max(1, int((window + 1) * window_seconds - now) + 1)
 
 
-def _window_count(cache_key: str, timeout: int) -> int:
-    # Increment first: the counter exists for every hit but the first of a
-    # window, so the common case is one cache call (one round trip with
-    # spotopt.cache), where add-then-incr always made two.
+def _count(cache_key: str, timeout: int) -> int:
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        # One round trip instead of the three of add() and incr(): this
+        # runs on every agent poll.
+        redis_key = backend.make_and_validate_key(cache_key)
+        client = backend._cache.get_client(redis_key, write=True)
+        pipeline = client.pipeline(transaction=False)
+        pipeline.incr(redis_key)
+        pipeline.expire(redis_key, timeout)
+        hits, _ = pipeline.execute()
+        return hits
+
     try:
-        return cache.incr(cache_key)
-    except ValueError:
-        pass
-    if cache.add(cache_key, 1, timeout=timeout):
-        return 1
-    try:
+        cache.add(cache_key, 0, timeout=timeout)
         return cache.incr(cache_key)
     except ValueError:
         # The key expired between add and incr: this is a new window.

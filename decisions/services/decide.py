@@ -18,7 +18,11 @@ from decisions import guardrails
 from decisions.engines import Candidate, Context, LearnedEngine
 from decisions.engines.base import ONDEMAND_POOL_ID
 from decisions.models import DecisionLog
-from decisions.selectors import agent_guard_facts, pool_features_get
+from decisions.selectors import (
+    agent_guard_facts,
+    pool_bands_get,
+    pool_features_get,
+)
 from decisions.services.registry import engine_failed, engine_serving
 from instances.models import Instance
 from instances.selectors import agent_acceptable_types
@@ -86,7 +90,7 @@ def decision_make(
     try:
         decision, inputs = _decide(agent, instance, _candidates(
             instance, pools, current_price, ondemand, region,
-            features=engine.name != "cheapest",
+            detail=_detail_needed(engine),
         ), engine, ondemand)
     except Exception as error:
         # A learned model that fails must not stop decisions: fall back.
@@ -95,7 +99,8 @@ def decision_make(
         logger.exception("Model %s failed for agent %s", model_info, agent.pk)
         engine, model_info = engine_failed(engine=engine, error=error)
         decision, inputs = _decide(agent, instance, _candidates(
-            instance, pools, current_price, ondemand, region, features=True,
+            instance, pools, current_price, ondemand, region,
+            detail=_detail_needed(engine),
         ), engine, ondemand)
     decision.model = model_info
     decision.inputs = inputs
@@ -123,10 +128,21 @@ def _current_price(instance: Instance | None, pricing_override) -> float | None:
     return _as_float(instance.spot_price)
 
 
-def _candidates(instance, pools, current_price, ondemand, region, features):
+def _detail_needed(engine) -> str:
+    """Model features cost several queries; baselines need the band at most."""
+    if isinstance(engine, LearnedEngine):
+        return "features"
+    return "none" if engine.name == "cheapest" else "bands"
+
+
+def _candidates(instance, pools, current_price, ondemand, region, detail):
     """Spot pools, the current pool (even if its price is stale), on-demand."""
     current_pool = instance.pool_key if instance else None
-    found = pool_features_get(pools=pools, region=region) if features else {}
+    found = {}
+    if detail == "features":
+        found = pool_features_get(pools=pools, region=region)
+    elif detail == "bands":
+        found = pool_bands_get(pools=pools)
     candidates = []
     for pool in pools:
         price = float(pool.latest_price)

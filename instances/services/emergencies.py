@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from agents.models import Agent
@@ -23,7 +24,10 @@ from instances.services.launches import (
     instance_terminate_request,
     replica_create,
 )
-from instances.services.lifecycle import instance_current_primary
+from instances.services.lifecycle import (
+    instance_current_primary,
+    instance_transition,
+)
 from instances.services.switching import agent_lock
 from notifications.models import Notification
 from notifications.services import notification_create
@@ -164,6 +168,9 @@ def termination_record(
     2. A replica still launching is promoted when it reports launched.
     3. Otherwise a replica is launched in the fastest-booting acceptable
        pool (on demand when no pool is known) and promoted on launch.
+
+    A notice for an instance that is not serving (a replica, or one already
+    on its way out) fails nothing over: the primary is healthy.
     """
     started = time.perf_counter()
     now = timezone.now()
@@ -172,6 +179,10 @@ def termination_record(
     )
     with transaction.atomic():
         agent = agent_lock(agent_id)
+        standby = instance_find(agent_id=agent.pk, instance_id=instance_id)
+        if standby is not None and standby.state in STANDBY_STATES:
+            return _standby_noticed(agent, standby, now, deadline, request_id)
+
         instance = _notice_instance(agent, instance_id)
         event, is_new = _open_event(
             agent, instance, EmergencyEvent.Kind.TERMINATION, now, deadline
@@ -217,6 +228,56 @@ def termination_record(
         agent.pk, instance.pk, event.action, event.queue_delay_ms,
     )
     return _termination_answer(event, event.action)
+
+
+# Instances whose interruption leaves the primary serving.
+STANDBY_STATES = (
+    Instance.State.RUNNING_REPLICA,
+    Instance.State.TERMINATING,
+    Instance.State.ZOMBIE,
+    Instance.State.TERMINATED,
+)
+
+
+def _standby_noticed(agent, instance, now, deadline, request_id) -> dict:
+    """Record a notice for a non-serving instance; repeats are one event.
+
+    Failing over here would promote the very instance AWS is reclaiming, or
+    replace the healthy primary. The event is closed at once, so it never
+    counts as the agent's open failover; a reclaimed replica is retired.
+    """
+    event = EmergencyEvent.objects.filter(
+        instance=instance, kind=EmergencyEvent.Kind.TERMINATION
+    ).first()
+    if event is not None:
+        EmergencyEvent.objects.filter(pk=event.pk).update(
+            notice_count=F("notice_count") + 1
+        )
+        return _termination_answer(event, "already_handled")
+
+    event = EmergencyEvent.objects.create(
+        agent=agent, client_id=agent.client_id, instance=instance,
+        kind=EmergencyEvent.Kind.TERMINATION, detected_at=now, deadline=deadline,
+        action="already_handled", status=EmergencyEvent.Status.RESOLVED,
+        resolved_at=now,
+    )
+    if instance.state == Instance.State.RUNNING_REPLICA:
+        Replica.objects.filter(
+            instance=instance,
+            status__in=[Replica.Status.LAUNCHING, Replica.Status.READY],
+        ).update(status=Replica.Status.FAILED, ended_at=now)
+        instance_transition(
+            instance=instance,
+            to_state=Instance.State.TERMINATING,
+            cause="interrupted by AWS",
+            request_id=request_id,
+            state_reason="spot interruption",
+        )
+    logger.warning(
+        "Termination notice for standby instance %s of agent %s: no failover",
+        instance.pk, agent.pk,
+    )
+    return _termination_answer(event, "already_handled")
 
 
 def _failover_start(agent, instance, event, request_id) -> str:

@@ -29,6 +29,11 @@ class FleetStats:
     outages_s: list[float] = field(default_factory=list)
     # Old instance id -> seconds from its notice to the promotion.
     promotions: dict[str, float] = field(default_factory=dict)
+    # Instance id -> when (monotonic) it became and stopped being a primary.
+    primary_since: dict[str, float] = field(default_factory=dict)
+    replaced_at: dict[str, float] = field(default_factory=dict)
+    executed: dict[str, str] = field(default_factory=dict)
+    reported: set[tuple[str, str]] = field(default_factory=set)
     errors: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -106,6 +111,7 @@ class Fleet:
                 pool_id=pools[number % len(pools)], ready=True,
                 tags={"spotopt:agent": name},
             )
+            self.stats.primary_since[instance.instance_id] = instance.ready_at
             self.members.append(self._member(name, instance))
         for member in self.members[-count:]:
             member.thread.start()
@@ -141,12 +147,19 @@ class Fleet:
         if event == "command_done":
             key = f"command_{fields['command_type'].lower()}"
             stats.counts[key if fields["success"] else f"{key}_failed"] += 1
+            if fields["success"]:
+                stats.executed[fields["request_id"]] = fields["command_type"]
         elif event == "notice_reported":
             stats.counts[f"notice_{fields['kind']}"] += 1
+            stats.reported.add((fields["kind"], fields["instance_id"]))
             if fields["kind"] == "termination":
                 stats.notice_round_trips_ms.append(fields["round_trip_ms"])
         elif event == "promoted":
             stats.counts["promoted"] += 1
+            now = time.monotonic()
+            stats.primary_since[fields["instance_id"]] = now
+            if fields.get("old_instance_id"):
+                stats.replaced_at[fields["old_instance_id"]] = now
             old = self.world.instances.get(fields.get("old_instance_id") or "")
             if old is not None and old.notice_at is not None:
                 # Wall-clock seconds: HTTP and polling do not speed up.

@@ -12,7 +12,7 @@
         data: {
           labels: points.map(function (p) { return p.at.slice(11, 16); }),
           datasets: [{ label: data.pool_id + " $/h", data: points.map(function (p) {
-            return p.price; }), borderColor: "#1f5fbf", pointRadius: 0, tension: 0.2 }]
+            return p.price; }), borderColor: "#1f5fbf", pointRadius: 2, tension: 0.2 }]
         },
         options: { maintainAspectRatio: false, animation: false,
                    scales: { y: { beginAtZero: false } } }

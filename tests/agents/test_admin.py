@@ -92,6 +92,17 @@ def test_disabling_an_agent_queues_apply_config(staff_client, registered):
     assert command.params == {"config_updates": {"enabled": False}}
 
 
+def test_enabling_an_agent_again_queues_apply_config(staff_client, registered):
+    Agent.objects.filter(pk=registered.pk).update(enabled=False)
+
+    _action(staff_client, AGENTS, "agents_enable", registered.pk)
+
+    registered.refresh_from_db()
+    assert registered.enabled is True
+    command = Command.objects.get(agent=registered)
+    assert command.params == {"config_updates": {"enabled": True}}
+
+
 def test_pushing_the_config_sends_every_setting(staff_client, registered):
     _action(staff_client, AGENTS, "config_push", registered.pk)
 

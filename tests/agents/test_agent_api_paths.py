@@ -637,6 +637,39 @@ def test_repeated_termination_reports_are_one_event(owner, priced):
     assert Command.objects.filter(agent=priced).count() == 1
 
 
+def test_a_notice_for_a_replica_leaves_the_primary_serving(owner, priced):
+    launched(owner, priced, emergency_replica(owner, priced), "i-0spare")
+    path = f"/api/agents/{priced.pk}/termination-imminent"
+
+    answers = [ok_object(owner.post(path, {"instance_id": "i-0spare"}))
+               for _ in range(2)]
+
+    assert [answer["action"] for answer in answers] == ["already_handled"] * 2
+    assert primary_of(priced).instance_id == "i-0primary"
+    assert Instance.objects.get(instance_id="i-0spare").state == "terminating"
+    assert not Command.objects.filter(
+        agent=priced, command_type=Command.Type.PROMOTE_REPLICA_TO_PRIMARY
+    ).exists()
+    assert EmergencyEvent.objects.get(agent=priced).notice_count == 2
+    priced.refresh_from_db()
+    assert priced.notice_status == "none"
+
+
+def test_notices_resent_after_the_failover_are_the_same_event(owner, priced):
+    launched(owner, priced, emergency_replica(owner, priced), "i-0spare")
+    path, notice = _notice_paths(priced.pk)["report"]
+    promote = ok_object(owner.post(path, notice))["command_id"]
+    owner.post(f"/api/agents/{priced.pk}/commands/{promote}/executed", {})
+    commands = Command.objects.count()
+
+    resent = ok_object(owner.post(path, notice))
+
+    assert resent["action"] == "already_handled"
+    assert Command.objects.count() == commands
+    assert primary_of(priced).instance_id == "i-0spare"
+    assert EmergencyEvent.objects.filter(agent=priced).count() == 1
+
+
 def test_termination_report_without_notice_confirms_a_termination(owner, priced):
     launched(owner, priced, emergency_replica(owner, priced), "i-0spare")
 

@@ -33,7 +33,6 @@ def server_url():
     from channels.routing import ProtocolTypeRouter
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
     from django.core.asgi import get_asgi_application
-
     from django.db import connections
 
     from spotopt.asgi import application as project_application
@@ -64,14 +63,16 @@ def server_url():
     thread.join(timeout=5)
 
 
-@pytest.fixture(scope="session")
-def chromium(django_db_setup, django_db_blocker):
+@pytest.fixture(scope="module")
+def chromium(django_db_setup):
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: `make browser` installs it")
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API keeps an event loop in this thread; the test's
-    # own ORM calls between page actions are still plain synchronous code.
+    # Playwright's sync API keeps an event loop running in this thread, so it
+    # lives only as long as one module: async tests elsewhere on the same
+    # worker need the thread free. The test's own ORM calls between page
+    # actions are still plain synchronous code.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:

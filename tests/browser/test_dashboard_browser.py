@@ -121,6 +121,8 @@ def test_a_force_switch_started_on_the_page_completes_live(
     )
     assert Switch.objects.get().status == "completed"
     page.screenshot(path=artifacts / "instance.png", full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=artifacts / "instance-phone.png", full_page=True)
 
 
 def test_the_switch_history_exports_as_csv(page, member, priced, artifacts):

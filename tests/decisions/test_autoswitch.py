@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
 from agents.models import Agent
@@ -152,3 +153,31 @@ def test_a_pool_that_interrupted_the_fleet_is_quarantined(priced):
     decision = decision_make(agent=priced, log=False)
 
     assert decision.recommended_pool_id == "m5.large.us-east-1c"
+
+
+@pytest.mark.parametrize("m5a_band, m5_band, expected", [
+    (4, 0, "m5.large.us-east-1b"),
+    (0, 4, "m5a.large.us-east-1d"),
+])
+def test_the_default_engine_weighs_the_advisor_bands(
+    owner, priced, m5a_band, m5_band, expected
+):
+    from datetime import date
+
+    from pricing.models import InterruptionBand
+    from tests.conftest import price_report
+
+    # m5a is a hair cheaper than the m5.large.us-east-1b pool at 0.0300.
+    owner.post(f"/api/agents/{priced.pk}/pricing-report", price_report(
+        ("m5a.large.us-east-1d", "0.0299"),
+    ))
+    for kind, band in (("m5a.large", m5a_band), ("m5.large", m5_band)):
+        InterruptionBand.objects.create(
+            snapshot_date=date(2026, 1, 1), region="us-east-1",
+            instance_type=kind, band=band,
+        )
+
+    decision = decision_make(agent=priced, log=False)
+
+    assert decision.model["name"] == "balanced"
+    assert decision.recommended_pool_id == expected

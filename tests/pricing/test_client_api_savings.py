@@ -106,10 +106,18 @@ def test_the_switch_history_export_lists_every_switch(owner, registered):
     assert rows[1][11] == "1500"
 
 
-def test_the_savings_page_embeds_chart_data_and_export_links(owner_web, registered):
+def test_the_savings_page_embeds_chart_data_and_export_links(
+    owner_web, registered, django_assert_max_num_queries
+):
     _ledger(registered)
+    for _ in range(5):
+        Switch.objects.create(
+            agent=registered, client=registered.client, trigger="manual",
+            status="completed",
+        )
 
-    response = owner_web.get("/savings/")
+    with django_assert_max_num_queries(10):
+        response = owner_web.get("/savings/")
 
     assert response.status_code == 200
     assert len(response.context["daily"]) == 2

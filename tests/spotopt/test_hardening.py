@@ -169,3 +169,21 @@ def test_the_api_docs_need_no_inline_script(client, db):
 
     assert "<script>" not in page
     assert client.get("/api/docs/?script=").status_code == 200
+
+
+@pytest.mark.redis
+def test_the_limiter_counts_in_redis_when_the_cache_is_redis(settings):
+    import uuid
+
+    from spotopt.throttling import window_hit
+
+    settings.CACHES = {"default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ["REDIS_URL"],
+    }}
+    key = f"test:{uuid.uuid4().hex}"
+
+    waits = [window_hit(key=key, limit=2, window_seconds=60) for _ in range(3)]
+
+    assert waits[:2] == [0, 0]
+    assert 1 <= waits[2] <= 61
