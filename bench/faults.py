@@ -251,6 +251,11 @@ def effects(env: dict, fleet: Fleet) -> dict:
     """
     stats = fleet.stats
     now = time.monotonic()
+    # Snapshots first: the fleet keeps running while the server is queried,
+    # and what it does meanwhile is not in the server's answer.
+    with stats.lock:
+        executed = dict(stats.executed)
+        reported = {i for kind, i in stats.reported if kind == "termination"}
     by_request: dict[str, int] = {}
     for instance in fleet.world.instances.values():
         request_id = instance.tags.get("spotopt:request-id")
@@ -276,11 +281,10 @@ def effects(env: dict, fleet: Fleet) -> dict:
     ))
     event_instances = {instance_id for instance_id, _ in events}
     succeeded = set(succeeded)
-    reported = {i for kind, i in stats.reported if kind == "termination"}
     return {
-        "commands_executed_by_agents": len(stats.executed),
+        "commands_executed_by_agents": len(executed),
         "launches_duplicated": sum(n - 1 for n in by_request.values() if n > 1),
-        "results_lost": sum(1 for r in stats.executed if r not in succeeded),
+        "results_lost": sum(1 for r in executed if r not in succeeded),
         "primary_notices": len(primary_notices),
         "notices_unreported": sum(1 for i in primary_notices if i not in reported),
         "notices_lost": sum(1 for i in reported if i not in event_instances),

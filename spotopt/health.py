@@ -17,7 +17,7 @@ from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
-PROBE_TIMEOUT_SECONDS = 1.0
+PROBE_TIMEOUT_SECONDS = 2.0
 WORKER_PING_TIMEOUT_SECONDS = 0.5
 WORKER_STATE_CACHE_SECONDS = 15
 # Beat counts as stopped after missing this many runs of its most frequent

@@ -30,9 +30,11 @@ def rate_parse(rate: str) -> tuple[int, int]:
     return int(count), _PERIOD_SECONDS[period.strip()[0].lower()]
 
 
-def window_hit(*, key: str, limit: int, window_seconds: int) -> int:
+def window_hit(
+    *, key: str, limit: int, window_seconds: int, now: float | None = None
+) -> int:
     """Count one hit in the current window; return seconds to wait, or 0."""
-    now = time.time()
+    now = time.time() if now is None else now
     window = int(now // window_seconds)
     cache_key = f"rate:{key}:{window}"
     try:

@@ -156,6 +156,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_CLASSES": ["spotopt.throttling.ApiRateThrottle"],
+    # Proxies in front that append to X-Forwarded-For. With the default 0
+    # the header is ignored: a caller could write any address into it.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
     # An agent polls every 5 s and heartbeats every 30 s; during a failover
     # it resends notices every 10 s. 600 a minute per agent leaves room.
     "DEFAULT_THROTTLE_RATES": {

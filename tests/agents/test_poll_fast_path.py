@@ -152,3 +152,11 @@ def test_a_delayed_command_is_counted_but_not_handed_out_before_its_time(
 
     assert _commands(polled) == []
     assert beat.json()["pending_commands"] == 1
+
+
+@pytest.mark.parametrize("raw_id", ["%C2%B2", "9" * 30])
+def test_an_agent_id_that_is_no_bigint_is_404_not_500(owner, registered, raw_id):
+    poll = owner.get(f"/api/agents/{raw_id}/commands/pending")
+    config = owner.get(f"/api/agents/{raw_id}/config")
+
+    assert (poll.status_code, config.status_code) == (404, 404)

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.db import transaction
+from django.db import connections, transaction
 from django.test import AsyncRequestFactory
 from django.utils import timezone
 
@@ -30,7 +30,10 @@ pytestmark = [
 
 
 @pytest.fixture(autouse=True)
-def redis_layer(settings):
+def redis_layer(settings, monkeypatch):
+    # Consumers reach the database from worker threads; closing those
+    # connections after each call lets the test database be dropped.
+    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
