@@ -6,24 +6,13 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO ?= 1
 
-.PHONY: run serve test test-sqlite lint bench-agent-load clean static-vendor \
-	browser
+.PHONY: run serve test test-sqlite lint bench-agent-load clean browser
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@
-
-# Browser libraries come from the npm registry at build time; nothing of
-# them is committed and nothing is fetched from a CDN at run time.
-VENDOR := static/vendor
-$(VENDOR)/chart.umd.min.js: package.json package-lock.json
-	npm ci --no-audit --no-fund --silent
-	mkdir -p $(VENDOR)
-	cp node_modules/chart.js/dist/chart.umd.min.js $@
-
-static-vendor: $(VENDOR)/chart.umd.min.js
 
 # The browser tests drive Debian's chromium; as root it is installed here.
 browser:
@@ -34,14 +23,14 @@ browser:
 		else echo "chromium missing: install it (apt-get install chromium)"; fi; \
 	fi
 
-run: $(BIN)/.installed static-vendor
+run: $(BIN)/.installed
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py sync_schedule
 	DEBUG=1 $(BIN)/python manage.py bootstrap_demo
 	DEBUG=1 EMBEDDED_SCHEDULER=1 DEMO=$(DEMO) $(BIN)/python -m spotopt.serve \
 		--host $(HOST) --port $(PORT)
 
-test: $(BIN)/.installed static-vendor browser
+test: $(BIN)/.installed browser
 	$(BIN)/pytest -n 2 --dist loadfile
 	@if [ -n "$$DATABASE_URL" ]; then $(MAKE) --no-print-directory test-sqlite; fi
 
@@ -58,4 +47,4 @@ bench-agent-load: $(BIN)/.installed
 	$(BIN)/python bench/agent_load.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) db.sqlite3 .demo-token node_modules $(VENDOR)
+	rm -rf $(VENV) db.sqlite3 .demo-token

@@ -140,6 +140,10 @@ def _touched_fill(cursor, dialect, previous, watermark, since) -> None:
     _drop_touched(cursor)
     cursor.execute(sql.touched_create(dialect, by_observed=since is not None),
                    params)
+    if dialect.is_postgres:
+        # Temporary tables get no statistics of their own; without them the
+        # planner guesses their size and may pick a poor join.
+        cursor.execute(f"ANALYZE {sql.TOUCHED}")
 
 
 def _drop_touched(cursor=None) -> None:

@@ -117,6 +117,11 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "spotopt.staticfinders.ChartLibraryFinder",
+]
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "overview"

@@ -122,7 +122,7 @@ def test_the_savings_page_embeds_chart_data_and_export_links(
     assert response.status_code == 200
     assert len(response.context["daily"]) == 2
     assert b'id="daily-data"' in response.content
-    assert b"vendor/chart.umd.min.js" in response.content
+    assert b"vendor/plotly.min.js" in response.content
     assert b'href="/savings/export/switch-history.csv"' in response.content
 
 

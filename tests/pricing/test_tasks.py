@@ -1,9 +1,12 @@
 """The pricing tasks and their entries in the declared schedule."""
 
+import io
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
 from instances.models import Instance
 from pricing.models import ConsolidationJob, LedgerHour, RawPriceReport
@@ -25,6 +28,16 @@ def test_the_schedule_declares_every_pricing_job_at_its_interval():
     assert intervals["pricing.ledger_hourly"] == 3600
     assert intervals["pricing.ledger_daily"] == 24 * 3600
     assert intervals["agents.sweep_agents"] == 60
+
+
+@pytest.mark.django_db
+def test_sync_schedule_copies_the_pricing_entries_into_celery_beat():
+    call_command("sync_schedule", stdout=io.StringIO())
+
+    task = PeriodicTask.objects.get(name="consolidate-prices")
+    assert task.task == "pricing.consolidate_prices"
+    assert task.interval.every == 12 * 3600
+    assert PeriodicTask.objects.filter(task__startswith="pricing.").count() == 4
 
 
 @pytest.mark.django_db
