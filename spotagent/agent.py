@@ -17,7 +17,7 @@ import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from spotagent import __version__
@@ -60,6 +60,15 @@ def _now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
 
+def _deadline(aws_time: str) -> datetime:
+    """AWS's notice time, or two minutes from now when it cannot be read."""
+    try:
+        moment = datetime.fromisoformat(aws_time.replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.now(UTC) + timedelta(seconds=120)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _stable_id(*parts: str) -> str:
     """A request id that is the same every time the same report is retried."""
     return uuid.uuid5(uuid.NAMESPACE_URL, "/".join(parts)).hex
@@ -92,6 +101,8 @@ class Agent:
         self._wake = threading.Event()
         self._done: OrderedDict[str, Outcome] = OrderedDict()
         self._reported: set[tuple[str, str]] = set()
+        # Instances under a termination notice -> the deadline AWS gave.
+        self._doomed: dict[str, datetime] = {}
         self._lock = threading.Lock()
         self._backoff = Backoff(
             initial=config.backoff_initial_seconds,
@@ -423,6 +434,29 @@ class Agent:
         for notice in notices:
             if (notice.kind, notice.instance_id) not in self._reported:
                 self._notice_report(notice)
+        self._reclaimed_report()
+
+    def _reclaimed_report(self) -> None:
+        """Confirm once that AWS took an old primary, after its deadline.
+
+        The server marks an interrupted instance `terminating`; only the
+        agent can say the deadline passed and the instance is gone.
+        """
+        now = datetime.now(UTC)
+        for instance_id, deadline in list(self._doomed.items()):
+            if now < deadline or instance_id == self.instance_id:
+                continue
+            try:
+                self._post("termination-report", {
+                    "instance_id": instance_id, "success": True,
+                    "terminated_at": deadline.isoformat(),
+                }, request_id=_stable_id(self.logical_id, "reclaimed", instance_id))
+            except ServerUnreachable:
+                return
+            except ServerError as error:
+                if error.is_retryable:
+                    return
+            del self._doomed[instance_id]
 
     def _notice_report(self, notice: Notice) -> None:
         """Report a signal once; a failed report is tried on the next poll.
@@ -451,6 +485,8 @@ class Agent:
                 return
             answer = {"action": "refused", "error": str(error)}
         self._reported.add(key)
+        if notice.kind == "termination":
+            self._doomed[notice.instance_id] = _deadline(notice.time)
         self._wake.set()
         logger.info("Reported %s notice for %s: %s",
                     notice.kind, notice.instance_id, answer.get("action"))

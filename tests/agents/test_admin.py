@@ -163,3 +163,21 @@ def test_agent_actions_are_refused_to_non_staff(nonstaff_client, registered, act
     assert response.status_code == 302
     assert not Command.objects.exists()
     assert Agent.objects.get(pk=registered.pk).enabled is True
+
+
+def test_resending_an_invitation_mails_a_password_link(
+    staff_client, owner, django_user_model, mailoutbox
+):
+    from agents.models import ClientMembership
+
+    user = django_user_model.objects.create_user(
+        username="teammate", email="teammate@example.com", password="x-pass-3"
+    )
+    membership = ClientMembership.objects.create(user=user, client=owner.client)
+
+    _action(
+        staff_client, "admin:agents_clientmembership_changelist",
+        "invitation_resend", membership.pk,
+    )
+
+    assert [mail.to for mail in mailoutbox] == [["teammate@example.com"]]

@@ -178,3 +178,27 @@ def test_after_a_promotion_the_agent_speaks_for_the_replica():
             b.get("instance_id") == "i-replica"
             for p, b, _ in server.posts if p == "1/heartbeat"
         ))
+
+
+def test_an_interrupted_old_primary_is_reported_gone_after_its_deadline():
+    promote = {
+        "id": 9, "request_id": "req-promote-9",
+        "command_type": "PROMOTE_REPLICA_TO_PRIMARY",
+        "params": {"replica_instance_id": "i-replica", "old_primary_id": "i-first"},
+    }
+    server, metadata = StubServer(), StubMetadata()
+    metadata.standing = [
+        Notice("termination", "i-first", "2026-01-01T00:02:00Z", "terminate"),
+    ]
+
+    with AgentRunner(_agent(server, metadata=metadata)):
+        wait_for(lambda: "1/termination-imminent" in server.paths())
+        gone_before_promotion = "1/termination-report" in server.paths()
+        server.queue = [promote]
+        wait_for(lambda: "1/termination-report" in server.paths())
+        wait_for(lambda: len(server.posts) > 15)
+
+    assert not gone_before_promotion
+    reports = [b for p, b, _ in server.posts if p == "1/termination-report"]
+    assert reports == [{"instance_id": "i-first", "success": True,
+                        "terminated_at": "2026-01-01T00:02:00+00:00"}]
