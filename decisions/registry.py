@@ -10,7 +10,6 @@ import io
 import zipfile
 
 import numpy as np
-import skops.io as sio
 
 from decisions.engines.learned import HazardModel
 
@@ -29,8 +28,16 @@ class ArtifactRefused(Exception):
     """The file is not an artefact the registry will load."""
 
 
+def _skops():
+    # Imported on use: skops pulls in scikit-learn, which web workers that
+    # never touch a model should not pay for in memory and start-up time.
+    import skops.io
+
+    return skops.io
+
+
 def artifact_dump(model: HazardModel) -> bytes:
-    return sio.dumps({
+    return _skops().dumps({
         "name": model.name,
         "version": model.version,
         "features": list(model.features),
@@ -55,7 +62,7 @@ def artifact_load(data: bytes) -> HazardModel:
     """Load an artefact, trusting only known types; raise ArtifactRefused."""
     artifact_check_format(data)
     try:
-        untrusted = set(sio.get_untrusted_types(data=data))
+        untrusted = set(_skops().get_untrusted_types(data=data))
     except Exception as error:
         raise ArtifactRefused(f"Unreadable skops file: {error}") from error
     unknown = sorted(untrusted - TRUSTED_TYPES)
@@ -63,7 +70,7 @@ def artifact_load(data: bytes) -> HazardModel:
         raise ArtifactRefused(f"Untrusted types in the file: {', '.join(unknown)}")
 
     try:
-        content = sio.loads(data, trusted=sorted(untrusted))
+        content = _skops().loads(data, trusted=sorted(untrusted))
     except Exception as error:
         raise ArtifactRefused(f"The file does not load: {error}") from error
     if not isinstance(content, dict) or any(k not in content for k in REQUIRED_KEYS):
