@@ -29,6 +29,9 @@ def scheduler_start() -> None:
 
 
 def _loop() -> None:
+    # Celery registers the apps' tasks only when their modules are imported,
+    # which a worker does at start; this thread has to ask for it.
+    current_app.loader.import_default_modules()
     next_run = {entry.name: time.monotonic() + 5 for entry in DEFAULT_SCHEDULE}
     while True:
         now = time.monotonic()

@@ -38,8 +38,10 @@ def _demo_fleet_start(host: str, port: int):
         sys.executable, "manage.py", "demo_fleet",
         "--server", f"http://{host}:{port}",
     ]
+    # The fleet is a client of the server: the server alone runs the jobs.
+    environment = {**os.environ, "EMBEDDED_SCHEDULER": "0"}
     try:
-        return subprocess.Popen(command)
+        return subprocess.Popen(command, env=environment)
     except OSError as error:
         print(f"Demo fleet not started: {error}", file=sys.stderr)
         return None

@@ -8,8 +8,6 @@ handlers and not only the 404 of an unknown id.
 
 import pytest
 import schemathesis
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
@@ -25,22 +23,10 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @pytest.fixture
-def _connections_kept():
-    """Keep the test's database connection across WSGI calls.
-
-    Django closes connections when a request ends; inside a test that
-    closes the test's own transaction (PostgreSQL), so the fuzzing calls
-    the application the way Django's test client does, without that.
-    """
-    for signal in (request_started, request_finished):
-        signal.disconnect(close_old_connections)
-    yield
-    for signal in (request_started, request_finished):
-        signal.connect(close_old_connections)
-
-
-@pytest.fixture
-def api_schema(db, _connections_kept):
+def api_schema(transactional_db):
+    # Each fuzzed call commits like a real request: on PostgreSQL a database
+    # error in one call would otherwise abort the test's transaction for
+    # every call after it.
     from spotopt.wsgi import application
 
     # The generated examples are enough for a CI run; the coverage phase's
