@@ -27,6 +27,7 @@ from instances.services.launches import (
     instance_launch,
     instance_promote_request,
     instance_terminate_request,
+    replica_create,
 )
 from instances.services.lifecycle import (
     StaleInstance,
@@ -399,8 +400,6 @@ def _failover_retry(agent, emergency: EmergencyEvent, failed_instance) -> None:
         )
         logger.error("Failover of agent %s failed: no pool left", agent.pk)
         return
-
-    from instances.services.launches import replica_create
 
     replica, command = replica_create(
         agent=agent,

@@ -1,3 +1,4 @@
+import pytest
 from celery import current_app
 
 from spotopt import scheduler
@@ -12,6 +13,7 @@ def test_every_scheduled_task_is_registered_once_modules_are_imported():
     assert missing == []
 
 
+@pytest.mark.django_db
 def test_a_due_entry_runs_its_task_and_a_failure_does_not_stop_the_loop(
     monkeypatch,
 ):
