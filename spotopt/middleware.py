@@ -78,6 +78,9 @@ class MetricsMiddleware:
 
 def route_name(request) -> str:
     """The namespaced URL name, else the URL pattern; never ids from the path."""
+    label = getattr(request, "route_label", None)
+    if label:
+        return label
     match = getattr(request, "resolver_match", None)
     if match is None:
         return "unmatched"

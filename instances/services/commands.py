@@ -151,6 +151,11 @@ def command_poll(*, agent_id: int) -> list[Command]:
     return ready
 
 
+def command_queue_is_idle(*, agent_id: int) -> bool:
+    """True when the cache alone knows the queue holds nothing to hand out."""
+    return _idle_state(agent_id)[1] is not None
+
+
 def _idle_state(agent_id: int) -> tuple[int, int | None]:
     """Return the queue generation and, when the idle marker is current, how
     many commands wait for their time (else None: ask the database)."""
