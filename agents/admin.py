@@ -6,6 +6,7 @@ authentication cache. The admin never writes those fields itself.
 """
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -64,6 +65,8 @@ class ClientAdmin(admin.ModelAdmin):
         "status", "token_prefix", "token_rotated_at", "created_at", "history",
     ]
     exclude = ["token_hash"]
+    # A webhook entered without a scheme gets https://, as Django 6 will do.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = ["token_regenerate", "clients_suspend", "clients_reactivate"]
 
     def get_queryset(self, request):
