@@ -156,7 +156,7 @@ class Demo:
         stored = prices_seed(world=self.world)
         self.out(f"demo: seeded {stored} historical prices")
         threading.Thread(target=self._savings_loop, daemon=True).start()
-        self.fleet.start(DEMO_AGENTS)
+        self.fleet.start(DEMO_AGENTS, pool_ids=self._starting_pools())
         if self.fleet.wait_registered(timeout=60):
             self.out(f"demo: {DEMO_AGENTS} agents online")
         members = self.fleet.members
@@ -186,18 +186,39 @@ class Demo:
                 # The demo goes on without fresh savings; say why once.
                 logger.exception("Savings ledger refresh failed")
 
+    def _starting_pools(self) -> list[str]:
+        """Every pool in order, but the first agent starts in its type's
+        dearest pool, so the first scripted switch saves money."""
+        pools = sorted(self.world.pools)
+        first_type = self.world.pools[pools[0]].instance_type
+        dearest = max(
+            (pool for pool in self.world.pools.values()
+             if pool.instance_type == first_type),
+            key=lambda pool: self.world.price(pool) or 0.0,
+        )
+        return [dearest.pool_id, *(p for p in pools if p != dearest.pool_id)]
+
+    def _price_now(self, pool) -> float:
+        return self.world.price(pool) or float("inf")
+
     def switch(self, member) -> None:
-        """Ask the server to move the agent to its type's cheapest other pool."""
+        """Ask the server to move the agent to its type's cheapest pool, if
+        that is cheaper than the one it runs in."""
         agent = member.agent
-        current = f"{agent.instance_type}.{agent.az}"
+        current = self.world.pools.get(f"{agent.instance_type}.{agent.az}")
         candidates = [
             pool for pool in self.world.pools.values()
-            if pool.instance_type == agent.instance_type and pool.pool_id != current
+            if pool.instance_type == agent.instance_type and pool is not current
         ]
         if agent.agent_id is None or not candidates:
             return
 
-        target = min(candidates, key=lambda pool: self.world.price(pool) or 1e9)
+        target = min(candidates, key=self._price_now)
+        if current is not None and self._price_now(target) >= self._price_now(
+            current
+        ):
+            self.out(f"demo: {member.name} already runs on its cheapest pool")
+            return
         try:
             self.api.post(f"{agent.agent_id}/issue-switch-command", {
                 "target_mode": "spot", "target_pool_id": target.pool_id,
@@ -206,7 +227,10 @@ class Demo:
         except (ServerError, ServerUnreachable) as error:
             self.out(f"demo: switch of {member.name} not started: {error}")
             return
-        self.out(f"demo: switch of {member.name} {current} -> {target.pool_id}")
+        self.out(
+            f"demo: switch of {member.name} {current.pool_id if current else '?'}"
+            f" -> {target.pool_id}"
+        )
 
     def failover(self, member) -> None:
         """A rebalance recommendation now, the two-minute notice shortly after."""

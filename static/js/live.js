@@ -13,6 +13,16 @@
     stateLabel.classList.toggle("online", online);
   }
 
+  // The same form as the `usd` template filter: four decimals below $1.
+  function usd(amount) {
+    var value = Number(amount) || 0;
+    var digits = value !== 0 && Math.abs(value) < 1 ? 4 : 2;
+    var text = Math.abs(value).toLocaleString("en-US", {
+      minimumFractionDigits: digits, maximumFractionDigits: digits
+    });
+    return (value < 0 ? "-$" : "$") + text;
+  }
+
   function toast(text) {
     var box = document.getElementById("toasts");
     var item = document.createElement("div");
@@ -138,7 +148,7 @@
     "notification.created": onNotification,
     "savings.updated": function (p) {
       var figure = document.getElementById("month-savings");
-      if (figure) { figure.textContent = "$" + p.month.savings.toFixed(2); }
+      if (figure) { figure.textContent = usd(p.month.savings); }
     },
     "command.queued": function (p) {
       activity("Queued " + p.command_type + " for agent " + p.agent_id);
