@@ -4,6 +4,7 @@ import django_filters
 from django.db.models import Q
 
 from agents.models import Agent
+from spotopt.filters import YesNoFilter
 
 
 class AgentFilter(django_filters.FilterSet):
@@ -11,7 +12,7 @@ class AgentFilter(django_filters.FilterSet):
     notice_status = django_filters.ChoiceFilter(choices=Agent.NoticeStatus.choices)
     region = django_filters.CharFilter()
     instance_type = django_filters.CharFilter()
-    auto_switch_enabled = django_filters.BooleanFilter()
+    auto_switch_enabled = YesNoFilter()
     q = django_filters.CharFilter(method="filter_search", label="Search")
 
     class Meta:

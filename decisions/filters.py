@@ -3,6 +3,7 @@
 import django_filters
 
 from decisions.models import DecisionLog
+from spotopt.filters import YesNoFilter
 
 
 class DecisionFilter(django_filters.FilterSet):
@@ -11,7 +12,7 @@ class DecisionFilter(django_filters.FilterSet):
     recommended_action = django_filters.ChoiceFilter(
         choices=DecisionLog.Action.choices
     )
-    allowed = django_filters.BooleanFilter()
+    allowed = YesNoFilter()
 
     class Meta:
         model = DecisionLog

@@ -3,6 +3,7 @@
 import django_filters
 
 from instances.models import Instance, Replica, Switch
+from spotopt.filters import YesNoFilter
 
 
 class InstanceFilter(django_filters.FilterSet):
@@ -11,7 +12,7 @@ class InstanceFilter(django_filters.FilterSet):
     agent = django_filters.NumberFilter(field_name="agent_id")
     region = django_filters.CharFilter()
     instance_type = django_filters.CharFilter()
-    active = django_filters.BooleanFilter(method="filter_active", label="Active")
+    active = YesNoFilter(method="filter_active", label="Active")
 
     class Meta:
         model = Instance

@@ -162,9 +162,14 @@ class ConsolidatedPrice(models.Model):
         INTERPOLATED = "interpolated"
 
     # The unique (pool, bucket) index serves look-ups by pool; a second
-    # index would only slow the bulk upserts down.
+    # index would only slow the bulk upserts down. Nor is there a database
+    # constraint: only consolidation writes these rows, from raw reports
+    # whose pool the database has checked, and checking a day's buckets one
+    # by one again took a quarter of a run. A pool deleted through the ORM
+    # still takes its rows with it.
     pool = models.ForeignKey(
-        SpotPool, on_delete=models.CASCADE, related_name="+", db_index=False
+        SpotPool, on_delete=models.CASCADE, related_name="+", db_index=False,
+        db_constraint=False,
     )
     bucket = models.DateTimeField()
     price = models.DecimalField(max_digits=12, decimal_places=6)
@@ -199,9 +204,14 @@ class CanonicalPrice(models.Model):
     """
 
     # The unique (pool, bucket) index serves look-ups by pool; a second
-    # index would only slow the bulk upserts down.
+    # index would only slow the bulk upserts down. Nor is there a database
+    # constraint: only consolidation writes these rows, from raw reports
+    # whose pool the database has checked, and checking a day's buckets one
+    # by one again took a quarter of a run. A pool deleted through the ORM
+    # still takes its rows with it.
     pool = models.ForeignKey(
-        SpotPool, on_delete=models.CASCADE, related_name="+", db_index=False
+        SpotPool, on_delete=models.CASCADE, related_name="+", db_index=False,
+        db_constraint=False,
     )
     bucket = models.DateTimeField()
     price = models.DecimalField(max_digits=12, decimal_places=6)
