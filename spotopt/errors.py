@@ -9,6 +9,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 logger = logging.getLogger(__name__)
 
@@ -42,16 +43,52 @@ def error_body(code: str, message: str, details: dict | None = None) -> dict:
 
 def _message_and_details(detail) -> tuple[str, dict]:
     if isinstance(detail, dict):
-        details = {
-            field: [str(item) for item in (errors if isinstance(errors, list)
-                                           else [errors])]
-            for field, errors in detail.items()
-        }
-        fields = ", ".join(sorted(details))
-        return f"Invalid input: {fields}.", details
+        details = field_errors_flatten(detail)
+        names = sorted(details)
+        shown = ", ".join(names[:FIELDS_NAMED_MAX])
+        if len(names) > FIELDS_NAMED_MAX:
+            shown += f" and {len(names) - FIELDS_NAMED_MAX} more"
+        return f"Invalid input: {shown}.", details
     if isinstance(detail, list):
         return "; ".join(str(item) for item in detail), {}
     return str(detail), {}
+
+
+# A message names this many fields at most; details has them all.
+FIELDS_NAMED_MAX = 5
+
+
+def field_errors_flatten(detail, prefix: str = "") -> dict[str, list[str]]:
+    """Nested serializer errors as {"field.sub.0.name": [problems]}.
+
+    A nested object's own errors (non-field errors) stand under the name of
+    the field that holds it, so a mistyped object is named as the field.
+    """
+    if isinstance(detail, dict):
+        flat: dict[str, list[str]] = {}
+        for key, errors in detail.items():
+            own = key == api_settings.NON_FIELD_ERRORS_KEY and prefix
+            path = prefix if own else _path_join(prefix, str(key))
+            _merge(flat, field_errors_flatten(errors, path))
+        return flat
+    if isinstance(detail, list):
+        flat = {}
+        for index, item in enumerate(detail):
+            if isinstance(item, dict | list):
+                _merge(flat, field_errors_flatten(item, _path_join(prefix, str(index))))
+            else:
+                _merge(flat, {prefix: [str(item)]})
+        return flat
+    return {prefix: [str(detail)]}
+
+
+def _path_join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _merge(into: dict[str, list[str]], more: dict[str, list[str]]) -> None:
+    for name, problems in more.items():
+        into.setdefault(name, []).extend(problems)
 
 
 def api_exception_handler(exc, context):

@@ -31,3 +31,12 @@ REST_FRAMEWORK = {
     ),
 }
 LOGIN_RATE = "100000/min"
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    # A file, as in the embedded deployment, not shared-cache memory: there a
+    # live-server test's concurrent writers fail at once with "table is
+    # locked" instead of waiting out the busy timeout. pytest-xdist gives
+    # each worker its own file by suffix.
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(BASE_DIR / ".test-db.sqlite3")  # noqa: F405
+    }
