@@ -350,7 +350,8 @@ def agent_instance_gone(*, agent: Agent, instance_id: str, reason: str) -> Insta
     the primary. The agent is terminated only when no primary is left.
     """
     from instances.selectors import instance_find
-    from instances.services.switching import agent_lock, instance_terminated_record
+    from instances.services.results import instance_terminated_record
+    from instances.services.switching import agent_lock
 
     with transaction.atomic():
         agent_lock(agent.pk)

@@ -20,7 +20,7 @@ from instances.models import Command
 from instances.services.commands import command_pending_count, command_poll
 from instances.services.lifecycle import audit_record
 from instances.services.replicas import zombies_detect
-from instances.services.switching import command_result_apply
+from instances.services.results import command_result_apply
 from pricing.api.reports import pricing_report_store
 
 DISABLED_CONFIG_OVERRIDES = {

@@ -22,11 +22,11 @@ from instances.services.emergencies import (
     termination_record,
 )
 from instances.services.reports import switch_report_record
+from instances.services.results import instance_terminated_record
 from instances.services.switching import (
     UnknownInstance,
     agent_lock,
     instance_launch_confirm,
-    instance_terminated_record,
 )
 
 

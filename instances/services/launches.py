@@ -1,8 +1,8 @@
 """Launching, promoting and terminating instances: the saga's primitives.
 
 Each primitive changes one instance by compare-and-set and queues the one
-command that makes the agent act; the saga steps in switching.py and
-emergencies.py compose them.
+command that makes the agent act; the saga steps in switching.py,
+results.py and emergencies.py compose them.
 """
 
 import logging

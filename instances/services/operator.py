@@ -12,7 +12,7 @@ from django.db import transaction
 from instances.models import Command
 from instances.services.commands import command_enqueue
 from instances.services.lifecycle import audit_record
-from instances.services.switching import command_result_apply
+from instances.services.results import command_result_apply
 
 logger = logging.getLogger(__name__)
 

@@ -9,11 +9,8 @@ from django.utils import timezone
 from instances.models import Command, Instance
 from instances.services.commands import command_close
 from instances.services.lifecycle import instance_transition
-from instances.services.switching import (
-    agent_lock,
-    launch_failed,
-    promotion_finish,
-)
+from instances.services.results import launch_failed, promotion_finish
+from instances.services.switching import agent_lock
 
 logger = logging.getLogger(__name__)
 
