@@ -22,6 +22,7 @@ import urllib.error
 import urllib.request
 from datetime import timedelta
 from decimal import Decimal
+from http import HTTPStatus
 
 from django.db import OperationalError
 from django.utils import timezone
@@ -224,7 +225,14 @@ class Demo:
                 "target_mode": "spot", "target_pool_id": target.pool_id,
                 "reason": "demo: a cheaper pool", "priority": 75,
             })
-        except (ServerError, ServerUnreachable) as error:
+        except ServerError as error:
+            if error.status == HTTPStatus.CONFLICT:
+                # Auto-switch is on for this agent and moved first.
+                self.out(f"demo: {member.name} is already switching on its own")
+            else:
+                self.out(f"demo: switch of {member.name} not started: {error}")
+            return
+        except ServerUnreachable as error:
             self.out(f"demo: switch of {member.name} not started: {error}")
             return
         self.out(

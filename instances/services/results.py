@@ -291,8 +291,9 @@ def _failover_complete(agent, emergency, instance, now, downtime_ms) -> None:
                  "downtime_ms": downtime_ms},
     )
     logger.info(
-        "Failover of agent %s done in %.1f s",
-        agent.pk, (now - emergency.received_at).total_seconds(),
+        "Failover of agent %s done %d ms after the notice, downtime %s ms",
+        agent.pk, (now - emergency.received_at).total_seconds() * 1000,
+        downtime_ms,
     )
 
 

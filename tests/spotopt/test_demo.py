@@ -7,6 +7,7 @@ import pytest
 from agents.models import Agent
 from instances.models import Command
 from pricing.models import RawPriceReport, SpotPool
+from spotagent.server import ServerError
 from spotagent.sim.world import world_create
 from spotopt.demo import Demo, auto_switch_enable, prices_seed
 
@@ -77,3 +78,19 @@ def test_the_scripted_switch_goes_to_a_cheaper_pool_or_not_at_all():
     assert path == "7/issue-switch-command"
     assert body["target_pool_id"] == ranked[0].pool_id
     assert said[-1] == "demo: demo-001 already runs on its cheapest pool"
+
+
+class _BusyApi:
+    def post(self, path, body):
+        raise ServerError(409, {"error": "conflict"})
+
+
+def test_a_scripted_switch_that_auto_switch_beat_is_said_plainly():
+    said = []
+    demo = Demo(server="http://127.0.0.1:9", token="unused", out=said.append)
+    demo.api = _BusyApi()
+    dearest = _pools_by_price(demo, "c5.large")[-1]
+
+    demo.switch(_demo_member(demo, dearest.pool_id))
+
+    assert said == ["demo: demo-001 is already switching on its own"]
