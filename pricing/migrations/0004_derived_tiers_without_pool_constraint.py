@@ -4,21 +4,30 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
-class Migration(migrations.Migration):
+def _pool_without_constraint():
+    return models.ForeignKey(
+        db_constraint=False,
+        db_index=False,
+        on_delete=django.db.models.deletion.CASCADE,
+        related_name="+",
+        to="pricing.spotpool",
+    )
 
+
+class Migration(migrations.Migration):
     dependencies = [
-        ('pricing', '0003_leaner_price_tiers'),
+        ("pricing", "0003_leaner_price_tiers"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='canonicalprice',
-            name='pool',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='pricing.spotpool'),
+            model_name="canonicalprice",
+            name="pool",
+            field=_pool_without_constraint(),
         ),
         migrations.AlterField(
-            model_name='consolidatedprice',
-            name='pool',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='pricing.spotpool'),
+            model_name="consolidatedprice",
+            name="pool",
+            field=_pool_without_constraint(),
         ),
     ]
