@@ -215,9 +215,8 @@ class Demo:
             return
 
         target = min(candidates, key=self._price_now)
-        if current is not None and self._price_now(target) >= self._price_now(
-            current
-        ):
+        current_price = self._price_now(current) if current else float("inf")
+        if self._price_now(target) >= current_price:
             self.out(f"demo: {member.name} already runs on its cheapest pool")
             return
         try:
