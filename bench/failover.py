@@ -63,6 +63,8 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--database-url", default=DATABASE_URL)
     parser.add_argument("--redis-url", default=REDIS_URL)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8,
+                        help="gunicorn threads per worker")
     return parser.parse_args()
 
 
@@ -82,8 +84,8 @@ def service_start(args) -> tuple[Server, str]:
         "c, t = client_create(name='failover-bench'); print(json.dumps(t))"
     ))
     log_path = Path(tempfile.gettempdir()) / "bench_failover_server.log"
-    server = Server(env=env, port=free_port(), workers=args.workers, threads=8,
-                    log_path=log_path)
+    server = Server(env=env, port=free_port(), workers=args.workers,
+                    threads=args.threads, log_path=log_path)
     server.start()
     return server, token
 
