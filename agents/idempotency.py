@@ -59,22 +59,29 @@ def idempotent_call(*, request, client_id: int, handler) -> Response:
         return claim
 
     try:
+        # The answer is stored in the handler's own transaction: the effect
+        # and what a replay will get commit together, so a process that
+        # dies between them leaves neither, never an effect with its id
+        # still open to a second run.
         with transaction.atomic():
             response = handler()
+            if response.status_code < 500:
+                _answer_store(claim, response)
     except Exception:
         IdempotencyKey.objects.filter(pk=claim.pk).delete()
         raise
     if response.status_code >= 500:
         IdempotencyKey.objects.filter(pk=claim.pk).delete()
-        return response
+    return response
 
+
+def _answer_store(claim: IdempotencyKey, response: Response) -> None:
     stored = json.loads(JSONRenderer().render(response.data) or b"null")
     IdempotencyKey.objects.filter(pk=claim.pk).update(
         state=IdempotencyKey.State.DONE,
         response_status=response.status_code,
         response_body=stored,
     )
-    return response
 
 
 def _claim(client_id, path, key, digest):
@@ -111,8 +118,12 @@ def _claim(client_id, path, key, digest):
 def _still_processing(existing: IdempotencyKey):
     abandoned_before = timezone.now() - timedelta(seconds=ABANDONED_CLAIM_SECONDS)
     if existing.created_at < abandoned_before:
+        # Waits for a first attempt still running its transaction, and
+        # takes over nothing if that attempt finished meanwhile.
         taken = IdempotencyKey.objects.filter(
-            pk=existing.pk, created_at=existing.created_at
+            pk=existing.pk,
+            created_at=existing.created_at,
+            state=IdempotencyKey.State.PROCESSING,
         ).update(created_at=timezone.now())
         if taken:
             logger.warning("Took over abandoned request id %s", existing.key)

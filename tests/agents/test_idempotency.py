@@ -220,3 +220,37 @@ def test_request_ids_are_kept_for_at_least_a_day(owner, launch):
 
     assert settings.IDEMPOTENCY_KEY_TTL_HOURS >= 24
     assert repeat.headers.get(REPLAYED) == "true"
+
+
+def test_an_answer_that_cannot_be_stored_undoes_its_effect(
+    owner, launch, monkeypatch
+):
+    path = agent_path(launch, "pricing-report")
+    body = fill(POST_BODIES["pricing-report"], launch)
+    before = RawPriceReport.objects.count()
+
+    def _store_fails(claim, response):
+        raise RuntimeError("the process died before its answer was stored")
+
+    monkeypatch.setattr("agents.idempotency._answer_store", _store_fails)
+    owner.api.raise_request_exception = False
+    failed = owner.post(path, body, **{"X-Request-ID": "prices-crash"})
+    monkeypatch.undo()
+    retried = owner.post(path, body, **{"X-Request-ID": "prices-crash"})
+
+    assert failed.status_code == 500
+    assert retried.status_code == 200
+    assert REPLAYED not in retried.headers
+    assert RawPriceReport.objects.count() == before + 1
+
+
+def test_a_finished_first_attempt_is_never_taken_over(owner, launch):
+    path = agent_path(launch, "heartbeat")
+    first = owner.post(path, {}, **{"X-Request-ID": "finished"})
+    IdempotencyKey.objects.filter(key="finished").update(
+        created_at=timezone.now() - timedelta(hours=2)
+    )
+
+    repeat = owner.post(path, {}, **{"X-Request-ID": "finished"})
+
+    assert_replay_of(first, repeat)
