@@ -83,6 +83,18 @@ def test_the_agent_list_filters_by_status(owner, owner_web, registered):
     ]
 
 
+def test_an_invalid_filter_value_is_named_and_not_applied(
+    owner, owner_web, registered
+):
+    _more_agents(owner, 2)
+
+    response = owner_web.get("/agents/?status=bogus")
+
+    assert len(response.context["page"]) == 3
+    assert b'class="field-error" role="alert"' in response.content
+    assert b"bogus is not one of the available choices" in response.content
+
+
 def test_the_agent_list_runs_a_fixed_number_of_queries(
     owner, owner_web, registered, django_assert_max_num_queries
 ):
