@@ -91,7 +91,7 @@ def _claim(client_id, path, key, digest):
                 client_id=client_id, path=path, key=key, body_hash=digest
             )
     except IntegrityError:
-        pass
+        pass  # The id is taken: answer from what its first request left.
 
     existing = IdempotencyKey.objects.filter(
         client_id=client_id, path=path, key=key

@@ -224,15 +224,12 @@ class Demo:
                 "target_mode": "spot", "target_pool_id": target.pool_id,
                 "reason": "demo: a cheaper pool", "priority": 75,
             })
-        except ServerError as error:
-            if error.status == HTTPStatus.CONFLICT:
+        except (ServerError, ServerUnreachable) as error:
+            if getattr(error, "status", None) == HTTPStatus.CONFLICT:
                 # Auto-switch is on for this agent and moved first.
                 self.out(f"demo: {member.name} is already switching on its own")
             else:
                 self.out(f"demo: switch of {member.name} not started: {error}")
-            return
-        except ServerUnreachable as error:
-            self.out(f"demo: switch of {member.name} not started: {error}")
             return
         self.out(
             f"demo: switch of {member.name} {current.pool_id if current else '?'}"

@@ -17,6 +17,8 @@ def usd(value) -> str:
         amount = Decimal(str(value))
     except (InvalidOperation, TypeError, ValueError):
         return ""
+    if not amount.is_finite():
+        return ""
 
     sign = "-" if amount < 0 else ""
     digits = 4 if 0 < abs(amount) < SMALL_AMOUNT_USD else 2

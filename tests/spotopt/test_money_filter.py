@@ -20,6 +20,6 @@ def test_amounts_under_a_dollar_keep_four_decimals(amount, shown):
     assert usd(amount) == shown
 
 
-@pytest.mark.parametrize("junk", [None, "", "n/a"])
+@pytest.mark.parametrize("junk", [None, "", "n/a", "NaN", "Infinity"])
 def test_a_value_that_is_no_number_shows_nothing(junk):
     assert usd(junk) == ""
