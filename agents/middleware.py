@@ -14,8 +14,8 @@ from django.http import JsonResponse
 from rest_framework.settings import api_settings
 
 from agents.authentication import agent_is_owned, client_for_token
-from instances.services.commands import command_queue_is_idle
-from spotopt.throttling import rate_parse, window_hit
+from instances.services.commands import command_queue_is_idle, idle_marker_keys
+from spotopt.throttling import rate_parse, window_hit_reading
 
 IDLE_POLL_PATH = re.compile(
     r"^/api/agents/(?P<agent_id>[0-9]{1,18})/"
@@ -51,19 +51,17 @@ def _may_answer_idle(request, agent_id: int) -> bool:
         return False
     if not agent_is_owned(client_id=client.pk, agent_id=agent_id):
         return False
-    if _rate_limited(client.pk, agent_id):
-        return False
 
-    return command_queue_is_idle(agent_id=agent_id)
-
-
-def _rate_limited(client_id: int, agent_id: int) -> bool:
     rate = api_settings.DEFAULT_THROTTLE_RATES.get("agent")
     if not rate:
-        return False
+        return command_queue_is_idle(agent_id=agent_id)
 
+    # The rate count and the idle marker travel in one cache round trip.
     limit, window = rate_parse(rate)
-    wait = window_hit(
-        key=f"agent:{client_id}:{agent_id}", limit=limit, window_seconds=window
+    wait, cached = window_hit_reading(
+        key=f"agent:{client.pk}:{agent_id}", limit=limit, window_seconds=window,
+        read_keys=idle_marker_keys(agent_id),
     )
-    return wait > 0
+    if wait:
+        return False
+    return command_queue_is_idle(agent_id=agent_id, cached=cached)

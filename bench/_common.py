@@ -103,29 +103,47 @@ def django_eval(env: dict, code: str):
     return json.loads(output.strip().splitlines()[-1])
 
 
+SERVERS = ("granian", "gunicorn")
+
+
 class Server:
-    """Gunicorn with gthread workers, in its own process group."""
+    """The WSGI application under granian (default) or gunicorn's gthread
+    workers, in its own process group."""
 
     def __init__(self, *, env: dict, port: int, workers: int, threads: int,
-                 log_path: Path):
+                 log_path: Path, kind: str = "granian"):
         self.env, self.port = env, port
         self.workers, self.threads = workers, threads
-        self.log_path = log_path
+        self.log_path, self.kind = log_path, kind
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> None:
-        command = [
-            str(BIN / "gunicorn"), "spotopt.wsgi:application",
-            "--bind", f"127.0.0.1:{self.port}",
-            "--worker-class", "gthread",
+    def command(self) -> list[str]:
+        if self.kind == "gunicorn":
+            return [
+                str(BIN / "gunicorn"), "spotopt.wsgi:application",
+                "--bind", f"127.0.0.1:{self.port}",
+                "--worker-class", "gthread",
+                "--workers", str(self.workers),
+                "--threads", str(self.threads),
+                # Connections from the load balancer are reused, not reopened.
+                "--keep-alive", "75",
+                "--backlog", "4096",
+                "--worker-connections", "4096",
+                "--log-level", "warning",
+            ]
+        return [
+            str(BIN / "granian"), "spotopt.wsgi:application",
+            "--interface", "wsgi",
+            "--host", "127.0.0.1", "--port", str(self.port),
             "--workers", str(self.workers),
-            "--threads", str(self.threads),
-            # Connections from the load balancer are reused, not reopened.
-            "--keep-alive", "75",
+            "--blocking-threads", str(self.threads),
+            "--http", "1", "--no-ws",
             "--backlog", "4096",
-            "--worker-connections", "4096",
             "--log-level", "warning",
         ]
+
+    def start(self) -> None:
+        command = self.command()
         self.log_file = open(self.log_path, "w")  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=self.env, stdout=self.log_file,
@@ -139,14 +157,14 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise SystemExit(f"gunicorn exited; see {self.log_path}")
+                raise SystemExit(f"{self.kind} exited; see {self.log_path}")
             with suppress(OSError), socket.create_connection(
                 ("127.0.0.1", self.port), timeout=1
             ):
                 self._warm(deadline)
                 return
             time.sleep(0.2)
-        raise SystemExit("gunicorn did not start listening in time")
+        raise SystemExit(f"{self.kind} did not start listening in time")
 
     def _warm(self, deadline: float) -> None:
         """Wait for answers from (very likely) every worker: the first

@@ -1,6 +1,6 @@
 """Agent load benchmark: how many agents one 2-core machine serves.
 
-Starts the service as in production (gunicorn gthread workers, PostgreSQL,
+Starts the service as in production (granian WSGI workers, PostgreSQL,
 Redis, DEBUG off) on its own database and Redis db, registers agents through
 the API and drives each one at the field rates: a heartbeat every 30 s, a
 command poll every 5 s, a pricing report every 300 s. Rates are real, not
@@ -32,6 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
+    SERVERS,
     Connection,
     Server,
     database_recreate,
@@ -67,6 +68,7 @@ def arguments() -> argparse.Namespace:
                         help="unmeasured run-in per step (one poll period)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--server", choices=SERVERS, default=SERVERS[0])
     parser.add_argument("--connections", type=int, default=64,
                         help="keep-alive connections of the load generator")
     parser.add_argument("--notice-interval", type=float, default=1.0,
@@ -436,6 +438,7 @@ def final_report(args, results: list[dict], costs: dict) -> dict:
         "load_average_1m": max(step["load_average_1m"] for step in results),
         "workers": args.workers,
         "threads": args.threads,
+        "server": args.server,
         "step_seconds": args.step_seconds,
         "cpu_count": os.cpu_count(),
         "steps": results,
@@ -469,13 +472,13 @@ def main() -> None:
     ))
     server = Server(
         env=env, port=args.port, workers=args.workers, threads=args.threads,
-        log_path=log_dir / "agent_load_server.log",
+        log_path=log_dir / "agent_load_server.log", kind=args.server,
     )
     event_loop_install()
     try:
         server.start()
-        log("gunicorn: %s workers x %s threads on port %s",
-            args.workers, args.threads, args.port)
+        log("%s: %s workers x %s threads on port %s",
+            args.server, args.workers, args.threads, args.port)
         costs: dict = {}
         results = asyncio.run(
             ramp(args, env, server, client_id, token, steps, costs)

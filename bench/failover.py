@@ -1,6 +1,6 @@
 """Failover benchmark: many simulated agents, termination notices injected.
 
-Starts the service as in production (gunicorn, PostgreSQL, Redis, DEBUG
+Starts the service as in production (granian, PostgreSQL, Redis, DEBUG
 off) on its own database and Redis db, runs a fleet of simulated agents
 (the real agent code, a simulated EC2 and metadata service) and makes AWS
 reclaim their instances:
@@ -64,7 +64,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--redis-url", default=REDIS_URL)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8,
-                        help="gunicorn threads per worker")
+                        help="server threads per worker")
     return parser.parse_args()
 
 

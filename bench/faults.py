@@ -1,6 +1,6 @@
 """Fault benchmark: the service under agent load while its parts fail.
 
-Starts the service as in production (gunicorn, PostgreSQL, Redis, a Celery
+Starts the service as in production (granian, PostgreSQL, Redis, a Celery
 worker, DEBUG off) on its own database and Redis db, runs a fleet of
 simulated agents (the real agent code) with interruptions and switches
 going on, and one after another:

@@ -34,41 +34,70 @@ def window_hit(
     *, key: str, limit: int, window_seconds: int, now: float | None = None
 ) -> int:
     """Count one hit in the current window; return seconds to wait, or 0."""
+    wait, _values = window_hit_reading(
+        key=key, limit=limit, window_seconds=window_seconds, now=now
+    )
+    return wait
+
+
+def window_hit_reading(
+    *,
+    key: str,
+    limit: int,
+    window_seconds: int,
+    read_keys: list[str] = (),
+    now: float | None = None,
+) -> tuple[int, dict]:
+    """window_hit() that also reads other cache keys in the same round trip.
+
+    The idle poll needs its rate count and the queue's idle marker; on Redis
+    both travel in one pipeline. With the cache down, the hit is let through
+    and nothing is read: a rate limiter that fails closed would take the
+    fleet down with the cache.
+    """
     now = time.time() if now is None else now
     window = int(now // window_seconds)
     cache_key = f"rate:{key}:{window}"
     try:
-        hits = _count(cache_key, window_seconds + 1)
+        hits, values = _count(cache_key, window_seconds + 1, list(read_keys))
     except Exception:
-        # A rate limiter that fails closed would take the fleet down with
-        # the cache; let the request through.
         logger.warning("Rate limiter unavailable", exc_info=True)
-        return 0
+        return 0, {}
     if hits <= limit:
-        return 0
-    return max(1, int((window + 1) * window_seconds - now) + 1)
+        return 0, values
+    return max(1, int((window + 1) * window_seconds - now) + 1), values
 
 
-def _count(cache_key: str, timeout: int) -> int:
+def _count(cache_key: str, timeout: int, read_keys: list[str]) -> tuple[int, dict]:
     backend = caches["default"]
     if isinstance(backend, RedisCache):
-        # One round trip instead of the three of add() and incr(): this
-        # runs on every agent poll.
+        # One round trip instead of the three of add() and incr() and the
+        # get_many() of the keys to read: this runs on every agent poll.
         redis_key = backend.make_and_validate_key(cache_key)
         client = backend._cache.get_client(redis_key, write=True)
         pipeline = client.pipeline(transaction=False)
         pipeline.incr(redis_key)
         pipeline.expire(redis_key, timeout)
-        hits, _ = pipeline.execute()
-        return hits
+        made_keys = [backend.make_and_validate_key(key) for key in read_keys]
+        if made_keys:
+            pipeline.mget(made_keys)
+        hits, _expired, *read = pipeline.execute()
+        loads = backend._cache._serializer.loads
+        values = {
+            key: loads(value)
+            for key, value in zip(read_keys, read[0] if read else [], strict=False)
+            if value is not None
+        }
+        return hits, values
 
+    values = cache.get_many(read_keys) if read_keys else {}
     try:
         cache.add(cache_key, 0, timeout=timeout)
-        return cache.incr(cache_key)
+        return cache.incr(cache_key), values
     except ValueError:
         # The key expired between add and incr: this is a new window.
         cache.set(cache_key, 1, timeout=timeout)
-        return 1
+        return 1, values
 
 
 class ApiRateThrottle(BaseThrottle):

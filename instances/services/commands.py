@@ -151,20 +151,33 @@ def command_poll(*, agent_id: int) -> list[Command]:
     return ready
 
 
-def command_queue_is_idle(*, agent_id: int) -> bool:
-    """True when the cache alone knows the queue holds nothing to hand out."""
-    return _idle_state(agent_id)[1] is not None
+def command_queue_is_idle(*, agent_id: int, cached: dict | None = None) -> bool:
+    """True when the cache alone knows the queue holds nothing to hand out.
+
+    `cached` is what the caller already read of idle_marker_keys(agent_id),
+    to spare a round trip; without it the keys are read here.
+    """
+    if cached is None:
+        return _idle_state(agent_id)[1] is not None
+    return _idle_state_of(agent_id, cached)[1] is not None
+
+
+def idle_marker_keys(agent_id: int) -> list[str]:
+    """The cache keys that command_queue_is_idle() reads."""
+    return [_generation_key(agent_id), _idle_key(agent_id)]
 
 
 def _idle_state(agent_id: int) -> tuple[int, int | None]:
     """Return the queue generation and, when the idle marker is current, how
     many commands wait for their time (else None: ask the database)."""
-    generation_key, idle_key = _generation_key(agent_id), _idle_key(agent_id)
-    cached = _cache_safely(
-        lambda: cache.get_many([generation_key, idle_key]), default={}
-    )
-    generation = cached.get(generation_key, 0)
-    marker = cached.get(idle_key)
+    keys = idle_marker_keys(agent_id)
+    cached = _cache_safely(lambda: cache.get_many(keys), default={})
+    return _idle_state_of(agent_id, cached)
+
+
+def _idle_state_of(agent_id: int, cached: dict) -> tuple[int, int | None]:
+    generation = cached.get(_generation_key(agent_id), 0)
+    marker = cached.get(_idle_key(agent_id))
     if not isinstance(marker, tuple) or len(marker) != 2:
         return generation, None
     if marker[0] != generation:

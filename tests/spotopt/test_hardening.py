@@ -192,6 +192,36 @@ def test_the_limiter_counts_in_redis_when_the_cache_is_redis(settings):
     assert waits == [0, 0, 31]
 
 
+@pytest.mark.parametrize("backend", [
+    pytest.param("django.core.cache.backends.redis.RedisCache",
+                 marks=pytest.mark.redis),
+    "django.core.cache.backends.locmem.LocMemCache",
+])
+def test_the_limiter_reads_other_keys_in_the_same_call(settings, backend):
+    import uuid
+
+    from django.core.cache import cache
+
+    from spotopt.throttling import window_hit_reading
+
+    settings.CACHES = {"default": {
+        "BACKEND": backend, "LOCATION": os.environ.get("REDIS_URL", "")
+    }}
+    prefix = f"test:{uuid.uuid4().hex}"
+    cache.set(f"{prefix}:marker", (3, 0))
+    cache.set(f"{prefix}:generation", 3)
+    read_keys = [f"{prefix}:marker", f"{prefix}:generation", f"{prefix}:absent"]
+
+    answers = [
+        window_hit_reading(key=prefix, limit=1, window_seconds=60,
+                           read_keys=read_keys, now=1_800_000_030.0)
+        for _ in range(2)
+    ]
+
+    stored = {f"{prefix}:marker": (3, 0), f"{prefix}:generation": 3}
+    assert answers == [(0, stored), (31, stored)]
+
+
 @override_settings(LOGIN_RATE="1/min")
 def test_a_forged_forwarded_for_header_does_not_escape_the_login_limit(db):
     browser = BrowserClient()

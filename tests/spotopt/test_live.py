@@ -197,3 +197,29 @@ async def test_a_ledger_run_pushes_the_new_savings_to_its_client(
     assert event["type"] == "savings.updated"
     assert event["payload"]["month"]["savings"] == 0.3
     await own.disconnect()
+
+
+async def test_events_from_a_thread_without_a_loop_arrive_in_order(owner):
+    # A WSGI worker's thread has no event loop: its events go through the
+    # process's publisher loop instead of a new loop and thread per event.
+    from channels.layers import get_channel_layer
+
+    from spotopt import events
+
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add(events.client_group(owner.client.pk), channel)
+
+    def publish_all():
+        for number in range(20):
+            event_publish(client_id=owner.client.pk, event_type=f"test.{number}",
+                          payload={"number": number})
+
+    await asyncio.to_thread(publish_all)
+
+    received = [await asyncio.wait_for(layer.receive(channel), 5)
+                for _ in range(20)]
+    assert [message["event"] for message in received] == [
+        f"test.{number}" for number in range(20)
+    ]
+    assert events._publisher_instance.loop.is_running()
