@@ -18,6 +18,7 @@ JSON object.
 
 import argparse
 import json
+import logging
 import os
 import resource
 import secrets
@@ -223,6 +224,8 @@ def main() -> None:
     log("Generating %s raw reports", options.rows)
     rows = raw_fill(options.rows)
     _work_mem_set()
+    # The run logs each statement's time at DEBUG: progress, on stderr.
+    logging.getLogger("pricing.consolidation").setLevel(logging.DEBUG)
     log("Bare DISTINCT ON dedup")
     bare = bare_dedup_seconds()
     log("Bare dedup took %.2f s; full consolidation", bare)

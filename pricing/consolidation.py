@@ -101,8 +101,11 @@ def _consolidate(*, since: datetime | None) -> dict:
             ),
         }
         for name, statement in statements.items():
+            started = time.monotonic()
             cursor.execute(statement, [])
             counts[name] = _rows_written(cursor)
+            logger.debug("Consolidation step %s: %s rows in %.0f ms", name,
+                         counts[name], (time.monotonic() - started) * 1000)
     return counts
 
 

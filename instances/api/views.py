@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from agents.api import serializers as s
 from agents.api.base import REQUEST_ID_HEADER, AgentActionView, AgentAPIView
+from agents.models import Agent
 from agents.services import agent_instance_gone
 from instances import selectors
 from instances.models import Command, EmergencyEvent, Instance
@@ -69,16 +70,18 @@ class RebalanceRecommendationView(AgentActionView):
         return Response(answer)
 
 
-def _termination_response(agent, data, request) -> Response:
+def _termination_response(agent_id: int, data, request) -> Response:
     try:
         answer = termination_record(
-            agent_id=agent.pk,
+            agent_id=agent_id,
             instance_id=data["instance_id"],
             termination_time=data.get("termination_time"),
             request_id=request.log_id,
         )
     except NoInstance as error:
         raise NotFound(str(error))
+    except Agent.DoesNotExist:
+        raise NotFound("No agent with that id.")
     answer.pop("event_id", None)
     return Response(answer)
 
@@ -91,9 +94,14 @@ class TerminationImminentView(AgentActionView):
     def post(self, request, *args, **kwargs):
         return super().post(request, *args, **kwargs)
 
-    def act(self, request, agent):
+    def _agent_for_action(self) -> int:
+        # termination_record() locks and reads the agent itself; loading it
+        # here too would cost the emergency path a query.
+        return self.get_agent_id()
+
+    def act(self, request, agent_id):
         return _termination_response(
-            agent, self.validated(s.TerminationNoticeIn), request
+            agent_id, self.validated(s.TerminationNoticeIn), request
         )
 
 
@@ -115,7 +123,7 @@ class TerminationReportView(AgentActionView):
             or data.get("termination_time") is not None
         )
         if is_notice:
-            return _termination_response(agent, data, request)
+            return _termination_response(agent.pk, data, request)
 
         if not data["success"]:
             return Response({"status": "noted", "error": data["error"]})

@@ -44,8 +44,11 @@ class NoInstance(Exception):
     """The agent has no instance that the notice could be about."""
 
 
-def _notice_instance(agent, instance_id: str) -> Instance:
-    instance = instance_find(agent_id=agent.pk, instance_id=instance_id)
+def _notice_instance(agent, instance_id: str, found=None) -> Instance:
+    """The instance a notice is about: `found` when the caller already
+    looked `instance_id` up, else looked up here; the current primary when
+    the id names no serving instance."""
+    instance = found or instance_find(agent_id=agent.pk, instance_id=instance_id)
     if instance is None or instance.is_retired:
         instance = instance_current_primary(agent_id=agent.pk)
     if instance is None:
@@ -183,7 +186,7 @@ def termination_record(
         if standby is not None and standby.state in STANDBY_STATES:
             return _standby_noticed(agent, standby, now, deadline, request_id)
 
-        instance = _notice_instance(agent, instance_id)
+        instance = _notice_instance(agent, instance_id, found=standby)
         event, is_new = _open_event(
             agent, instance, EmergencyEvent.Kind.TERMINATION, now, deadline
         )

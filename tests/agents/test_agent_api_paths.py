@@ -624,6 +624,19 @@ def test_a_termination_notice_promotes_a_ready_replica(owner, priced, dialect):
     assert promote.params["old_primary_id"] == "i-0primary"
 
 
+def test_a_notice_for_an_agent_deleted_since_it_was_seen_is_a_404(owner, priced):
+    # The notice path checks ownership from memory, so the agent row may
+    # be gone by the time the failover locks it.
+    path = f"/api/agents/{priced.pk}/termination-imminent"
+    assert owner.get(f"/api/agents/{priced.pk}/commands/pending").status_code == 200
+    Agent.objects.filter(pk=priced.pk).delete()
+
+    response = owner.post(path, {"instance_id": "i-0primary"})
+
+    assert response.status_code == 404, response.content
+    assert response.json()["error"] == "not_found"
+
+
 def test_repeated_termination_reports_are_one_event(owner, priced):
     path, notice = _notice_paths(priced.pk)["report"]
     first = ok_object(owner.post(path, notice))
