@@ -1,10 +1,11 @@
 """Clients and agents: accounts, registration, heartbeats, the sweep."""
 
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from agents.authentication import client_cache_clear
@@ -221,23 +222,57 @@ def _mode_worked_out(agent, registration) -> str:
     return previous or Instance.Mode.SPOT
 
 
-def heartbeat_record(*, agent: Agent, status: str = Agent.Status.ONLINE) -> Agent:
-    """Record a heartbeat: one UPDATE, plus an event when the status moves."""
+def heartbeat_record(
+    *, client_id: int, agent_id: int, status: str = Agent.Status.ONLINE
+) -> Agent | None:
+    """Record a heartbeat of the client's agent; None when it has no such
+    agent. An event follows when the status moves.
+
+    Every agent sends one every 30 s and its status rarely moves, so the
+    usual heartbeat is one statement: an UPDATE of a row whose status stays
+    as it is, returning the row. Only when that matches nothing is the row
+    locked and read, to tell a moved status from an unknown agent.
+    """
     now = timezone.now()
     new_status = (
         Agent.Status.STOPPED if status == Agent.Status.STOPPED
         else Agent.Status.ONLINE
     )
-    Agent.objects.filter(pk=agent.pk).update(
-        last_heartbeat_at=now,
-        offline_after=agent.next_offline_after(now),
-        status=new_status,
-    )
-    previous = agent.status
-    agent.last_heartbeat_at, agent.status = now, new_status
-    if previous != new_status:
-        _status_changed(agent, new_status, "heartbeat")
+    changes = [now, Agent().next_offline_after(now)]
+    unchanged = list(Agent.objects.raw(
+        _heartbeat_sql(), [*changes, agent_id, client_id, new_status]
+    ))
+    if unchanged:
+        return unchanged[0]
+
+    with transaction.atomic():
+        agent = (
+            Agent.objects.select_for_update()
+            .filter(pk=agent_id, client_id=client_id)
+            .first()
+        )
+        if agent is None:
+            return None
+        Agent.objects.filter(pk=agent.pk).update(
+            last_heartbeat_at=now, offline_after=changes[1], status=new_status
+        )
+        agent.last_heartbeat_at, agent.offline_after = changes
+        if agent.status != new_status:
+            agent.status = new_status
+            _status_changed(agent, new_status, "heartbeat")
     return agent
+
+
+@functools.cache
+def _heartbeat_sql() -> str:
+    quote = connection.ops.quote_name
+    table = quote(Agent._meta.db_table)
+    columns = ", ".join(quote(field.column) for field in Agent._meta.concrete_fields)
+    return f"""
+        UPDATE {table} SET last_heartbeat_at = %s, offline_after = %s
+        WHERE id = %s AND client_id = %s AND status = %s
+        RETURNING {columns}
+    """
 
 
 def _status_changed(agent: Agent, status: str, cause: str) -> None:

@@ -66,11 +66,18 @@ class HeartbeatView(AgentActionView):
     def post(self, request, *args, **kwargs):
         return super().post(request, *args, **kwargs)
 
-    def act(self, request, agent):
+    def _agent_for_action(self) -> int:
+        # heartbeat_record() reads the agent as it updates it.
+        return self.get_agent_id()
+
+    def act(self, request, agent_id):
         data = self.validated(s.HeartbeatIn)
         agent = heartbeat_record(
-            agent=agent, status=data["status"] or Agent.Status.ONLINE
+            client_id=self.client.pk, agent_id=agent_id,
+            status=data["status"] or Agent.Status.ONLINE,
         )
+        if agent is None:
+            raise NotFound("No agent with that id.")
         running = _running_instance_ids(data.get("inventory_snapshot"))
         if running:
             zombies_detect(agent=agent, running_instance_ids=running)

@@ -92,8 +92,9 @@ async def test_a_heartbeat_after_offline_pushes_online_and_a_notification(
     await sync_to_async(_take_offline)(registered.pk)
     own = await _connected(owner_web, owner.client.pk)
 
-    agent = await Agent.objects.aget(pk=registered.pk)
-    await sync_to_async(heartbeat_record)(agent=agent)
+    await sync_to_async(heartbeat_record)(
+        client_id=owner.client.pk, agent_id=registered.pk
+    )
 
     seen = {}
     for _ in range(4):
