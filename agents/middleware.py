@@ -3,18 +3,25 @@
 Every agent polls its queue every few seconds and almost every answer is
 empty, so the empty answer is given here from memory and the cache: the
 token's client (remembered per process for a few seconds), the agent's
-owner (remembered once seen), the rate limit and the queue's idle marker.
-Anything else, including every refusal, falls through to the full view,
-which gives the answer and the error the protocol specifies.
+owner (remembered once seen), the rate limit and the queue's idle marker,
+or when the marker has expired, one read of the open commands. Anything
+else, including every refusal and a queue with something to deliver, falls
+through to the full view, which gives the answer and the error the protocol
+specifies.
 """
 
 import re
 
+from django.db import DatabaseError
 from django.http import JsonResponse
 from rest_framework.settings import api_settings
 
 from agents.authentication import agent_is_owned, client_for_token
-from instances.services.commands import command_queue_is_idle, idle_marker_keys
+from instances.services.commands import (
+    command_queue_idle_confirm,
+    idle_marker_keys,
+    idle_marker_read,
+)
 from spotopt.throttling import rate_parse, window_hit_reading
 
 IDLE_POLL_PATH = re.compile(
@@ -53,15 +60,20 @@ def _may_answer_idle(request, agent_id: int) -> bool:
         return False
 
     rate = api_settings.DEFAULT_THROTTLE_RATES.get("agent")
-    if not rate:
-        return command_queue_is_idle(agent_id=agent_id)
+    if rate:
+        # The rate count and the idle marker travel in one cache round trip.
+        limit, window = rate_parse(rate)
+        wait, cached = window_hit_reading(
+            key=f"agent:{client.pk}:{agent_id}", limit=limit,
+            window_seconds=window, read_keys=idle_marker_keys(agent_id),
+        )
+        if wait:
+            return False
+    else:
+        cached = idle_marker_read(agent_id)
 
-    # The rate count and the idle marker travel in one cache round trip.
-    limit, window = rate_parse(rate)
-    wait, cached = window_hit_reading(
-        key=f"agent:{client.pk}:{agent_id}", limit=limit, window_seconds=window,
-        read_keys=idle_marker_keys(agent_id),
-    )
-    if wait:
+    try:
+        return command_queue_idle_confirm(agent_id=agent_id, cached=cached)
+    except DatabaseError:
+        # The full view answers a database outage with its 503.
         return False
-    return command_queue_is_idle(agent_id=agent_id, cached=cached)

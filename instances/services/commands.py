@@ -135,13 +135,7 @@ def command_poll(*, agent_id: int) -> list[Command]:
         return []
 
     now = timezone.now()
-    open_commands = list(
-        Command.objects.filter(
-            agent_id=agent_id,
-            status__in=[Command.Status.PENDING, Command.Status.DELIVERED],
-            expires_at__gt=now,
-        ).order_by("-priority", "created_at", "id")
-    )
+    open_commands = _open_commands(agent_id, now)
     ready = [command for command in open_commands if command.available_at <= now]
     if not ready:
         _remember_idle(agent_id, generation, open_commands, now)
@@ -151,28 +145,52 @@ def command_poll(*, agent_id: int) -> list[Command]:
     return ready
 
 
-def command_queue_is_idle(*, agent_id: int, cached: dict | None = None) -> bool:
-    """True when the cache alone knows the queue holds nothing to hand out.
+def command_queue_idle_confirm(*, agent_id: int, cached: dict) -> bool:
+    """True when the queue holds nothing to hand out now.
 
-    `cached` is what the caller already read of idle_marker_keys(agent_id),
-    to spare a round trip; without it the keys are read here.
+    `cached` is what the caller read of idle_marker_keys(agent_id). A
+    current idle marker answers; else one read of the open commands does,
+    and renews the marker. Every agent's marker expires each
+    IDLE_MARKER_MAX_SECONDS, so this read replaces a full poll dozens of
+    times a second across a fleet. False: the poll has something to deliver.
     """
-    if cached is None:
-        return _idle_state(agent_id)[1] is not None
-    return _idle_state_of(agent_id, cached)[1] is not None
+    generation, waiting = _idle_state_of(agent_id, cached)
+    if waiting is not None:
+        return True
+
+    now = timezone.now()
+    open_commands = _open_commands(agent_id, now)
+    if any(command.available_at <= now for command in open_commands):
+        return False
+    _remember_idle(agent_id, generation, open_commands, now)
+    return True
+
+
+def _open_commands(agent_id: int, now) -> list[Command]:
+    return list(
+        Command.objects.filter(
+            agent_id=agent_id,
+            status__in=[Command.Status.PENDING, Command.Status.DELIVERED],
+            expires_at__gt=now,
+        ).order_by("-priority", "created_at", "id")
+    )
 
 
 def idle_marker_keys(agent_id: int) -> list[str]:
-    """The cache keys that command_queue_is_idle() reads."""
+    """The cache keys of the idle marker, for command_queue_idle_confirm()."""
     return [_generation_key(agent_id), _idle_key(agent_id)]
+
+
+def idle_marker_read(agent_id: int) -> dict:
+    """The idle marker's keys as the cache holds them ({} when it is down)."""
+    keys = idle_marker_keys(agent_id)
+    return _cache_safely(lambda: cache.get_many(keys), default={})
 
 
 def _idle_state(agent_id: int) -> tuple[int, int | None]:
     """Return the queue generation and, when the idle marker is current, how
     many commands wait for their time (else None: ask the database)."""
-    keys = idle_marker_keys(agent_id)
-    cached = _cache_safely(lambda: cache.get_many(keys), default={})
-    return _idle_state_of(agent_id, cached)
+    return _idle_state_of(agent_id, idle_marker_read(agent_id))
 
 
 def _idle_state_of(agent_id: int, cached: dict) -> tuple[int, int | None]:

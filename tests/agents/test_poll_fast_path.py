@@ -1,8 +1,9 @@
-"""The hot paths: an idle command poll runs no query once warm, a heartbeat
-runs two, and neither shortcut weakens tenant isolation, suspension or the
-delivery of a freshly queued command."""
+"""The hot paths: an idle command poll runs no query once warm and one when
+its idle marker has expired, a heartbeat runs one, and no shortcut weakens
+tenant isolation, suspension or the delivery of a freshly queued command."""
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -10,7 +11,7 @@ from agents import authentication
 from agents.models import Client
 from agents.services import client_status_set
 from instances.models import Command
-from instances.services.commands import command_enqueue
+from instances.services.commands import command_enqueue, idle_marker_keys
 
 POLL_PATHS = ("commands/pending", "pending-commands")
 
@@ -32,6 +33,46 @@ def test_a_warm_idle_poll_runs_no_query(
 
     assert response.status_code == 200
     assert _commands(response) == []
+
+
+def _idle_marker_expire(agent_id: int) -> None:
+    cache.delete(idle_marker_keys(agent_id)[1])
+
+
+def test_an_idle_poll_whose_marker_expired_reads_the_queue_once(
+    owner, registered
+):
+    url = f"/api/agents/{registered.pk}/commands/pending"
+    owner.get(url)
+    _idle_marker_expire(registered.pk)
+
+    with CaptureQueriesContext(connection) as expired:
+        response = owner.get(url)
+    with CaptureQueriesContext(connection) as renewed:
+        owner.get(url)
+
+    assert _commands(response) == []
+    tables = [query["sql"].split(" FROM ")[1].split()[0]
+              for query in expired.captured_queries]
+    assert tables == ['"instances_command"']
+    assert renewed.captured_queries == []
+
+
+def test_a_command_hidden_behind_an_expired_marker_is_delivered(owner, registered):
+    url = f"/api/agents/{registered.pk}/commands/pending"
+    owner.get(url)
+    # A command whose queue bump was lost while the cache flickered.
+    command = command_enqueue(agent=registered, command_type=Command.Type.APPLY_CONFIG)
+    generation_key, idle_key = idle_marker_keys(registered.pk)
+    cache.set(idle_key, (cache.get(generation_key, 0), 0))
+    assert _commands(owner.get(url)) == []
+    _idle_marker_expire(registered.pk)
+
+    response = owner.get(url)
+
+    assert [item["id"] for item in _commands(response)] == [command.pk]
+    command.refresh_from_db()
+    assert command.status == Command.Status.DELIVERED
 
 
 @pytest.mark.parametrize("path", POLL_PATHS)
