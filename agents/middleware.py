@@ -41,11 +41,19 @@ class IdlePollMiddleware:
     def __call__(self, request):
         if request.method == "GET":
             match = IDLE_POLL_PATH.match(request.path_info)
-            if match and _may_answer_idle(request, int(match["agent_id"])):
+            if match and _may_answer_idle_safely(request, int(match["agent_id"])):
                 request.route_label = ROUTE_LABELS[match["path"]]
                 body = [] if match["path"] == "pending-commands" else {"commands": []}
                 return JsonResponse(body, safe=False)
         return self.get_response(request)
+
+
+def _may_answer_idle_safely(request, agent_id: int) -> bool:
+    try:
+        return _may_answer_idle(request, agent_id)
+    except DatabaseError:
+        # The full view answers a database outage with its 503.
+        return False
 
 
 def _may_answer_idle(request, agent_id: int) -> bool:
@@ -72,8 +80,4 @@ def _may_answer_idle(request, agent_id: int) -> bool:
     else:
         cached = idle_marker_read(agent_id)
 
-    try:
-        return command_queue_idle_confirm(agent_id=agent_id, cached=cached)
-    except DatabaseError:
-        # The full view answers a database outage with its 503.
-        return False
+    return command_queue_idle_confirm(agent_id=agent_id, cached=cached)

@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _common import (  # noqa: E402
+    SERVERS,
     Server,
     database_recreate,
     django_eval,
@@ -65,6 +66,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8,
                         help="server threads per worker")
+    parser.add_argument("--server", choices=SERVERS, default=SERVERS[0])
     return parser.parse_args()
 
 
@@ -85,7 +87,7 @@ def service_start(args) -> tuple[Server, str]:
     ))
     log_path = Path(tempfile.gettempdir()) / "bench_failover_server.log"
     server = Server(env=env, port=free_port(), workers=args.workers,
-                    threads=args.threads, log_path=log_path)
+                    threads=args.threads, log_path=log_path, kind=args.server)
     server.start()
     return server, token
 

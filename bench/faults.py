@@ -37,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _common import BIN, ROOT, django_eval, log  # noqa: E402
+from _common import BIN, ROOT, SERVERS, django_eval, log  # noqa: E402
 from failover import service_start  # noqa: E402
 
 from spotagent.server import ServerApi, ServerError, ServerUnreachable  # noqa: E402
@@ -61,6 +61,9 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--database-url", default=DATABASE_URL)
     parser.add_argument("--redis-url", default=REDIS_URL)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8,
+                        help="server threads per worker")
+    parser.add_argument("--server", choices=SERVERS, default=SERVERS[0])
     parser.add_argument("--settle", type=float, default=20.0,
                         help="real seconds of normal running between faults")
     return parser.parse_args()

@@ -60,8 +60,9 @@ def window_hit_reading(
     cache_key = f"rate:{key}:{window}"
     try:
         hits, values = _count(cache_key, window_seconds + 1, list(read_keys))
-    except Exception:
-        logger.warning("Rate limiter unavailable", exc_info=True)
+    except Exception as error:
+        # One line per request while the cache is down, not a traceback.
+        logger.warning("Rate limiter unavailable: %r", error)
         return 0, {}
     if hits <= limit:
         return 0, values

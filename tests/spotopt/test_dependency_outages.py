@@ -5,6 +5,7 @@ from unittest import mock
 from django.db import OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from agents.authentication import client_cache_clear
 from instances.models import Command
 from instances.services.commands import command_enqueue, command_poll
 
@@ -45,6 +46,23 @@ def test_a_database_outage_during_an_idle_poll_answers_503(owner, registered):
         side_effect=OperationalError("the database system is shutting down"),
     ):
         response = owner.get(f"/api/agents/{registered.pk}/commands/pending")
+
+    assert response.status_code == 503
+    assert response.json()["error"] == "service_unavailable"
+
+
+def test_a_database_outage_when_the_token_must_be_read_again_answers_503(
+    owner, registered
+):
+    # The poll's token and ownership checks read the database when their
+    # memory has expired; an outage then is a 503, never a 500.
+    url = f"/api/agents/{registered.pk}/commands/pending"
+    client_cache_clear()
+    with mock.patch(
+        "agents.authentication.Client.objects.filter",
+        side_effect=OperationalError("the database system is shutting down"),
+    ):
+        response = owner.get(url)
 
     assert response.status_code == 503
     assert response.json()["error"] == "service_unavailable"
