@@ -74,7 +74,7 @@ def arguments() -> argparse.Namespace:
         "first polls read the database in each worker)",
     )
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--server", choices=SERVERS, default=SERVERS[0])
     parser.add_argument("--connections", type=int, default=64,
                         help="keep-alive connections of the load generator")

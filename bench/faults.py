@@ -61,7 +61,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--database-url", default=DATABASE_URL)
     parser.add_argument("--redis-url", default=REDIS_URL)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8,
+    parser.add_argument("--threads", type=int, default=2,
                         help="server threads per worker")
     parser.add_argument("--server", choices=SERVERS, default=SERVERS[0])
     parser.add_argument("--settle", type=float, default=20.0,
