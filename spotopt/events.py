@@ -12,6 +12,7 @@ and code already running under an event loop keep async_to_sync.
 """
 
 import asyncio
+import atexit
 import logging
 import os
 import threading
@@ -69,7 +70,13 @@ def _in_event_loop() -> bool:
 
 
 class _Publisher:
-    """An event loop in a daemon thread that sends queued events in order."""
+    """An event loop in a daemon thread that sends queued events in order.
+
+    A process that exits (a management command, say) first waits up to
+    FLUSH_SECONDS for what it queued to be sent.
+    """
+
+    FLUSH_SECONDS = 5.0
 
     def __init__(self):
         self.pid = os.getpid()
@@ -81,9 +88,23 @@ class _Publisher:
             target=self._run, name="event-publisher", daemon=True
         ).start()
         self.ready.wait()
+        atexit.register(self.flush)
 
     def submit(self, layer, group: str, message: dict) -> None:
         self.loop.call_soon_threadsafe(self._enqueue, (layer, group, message))
+
+    def flush(self, timeout: float = FLUSH_SECONDS) -> bool:
+        """Wait until every event submitted so far is sent; False on timeout."""
+        if self.pid != os.getpid() or not self.loop.is_running():
+            return False
+        done = asyncio.run_coroutine_threadsafe(self.queue.join(), self.loop)
+        try:
+            done.result(timeout)
+        except TimeoutError:
+            logger.warning("Live events not sent before exit: %s waiting",
+                           self.queue.qsize())
+            return False
+        return True
 
     def _enqueue(self, item) -> None:
         try:
@@ -113,6 +134,8 @@ class _Publisher:
                     "Could not publish %s to %s", message["event"], group,
                     exc_info=True,
                 )
+            finally:
+                self.queue.task_done()
 
 
 _publisher_instance: _Publisher | None = None

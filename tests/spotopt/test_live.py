@@ -212,15 +212,22 @@ async def test_events_from_a_thread_without_a_loop_arrive_in_order(owner):
     await layer.group_add(events.client_group(owner.client.pk), channel)
 
     def publish_all():
-        for number in range(20):
-            event_publish(client_id=owner.client.pk, event_type=f"test.{number}",
-                          payload={"number": number})
+        try:
+            for number in range(20):
+                event_publish(client_id=owner.client.pk,
+                              event_type=f"test.{number}",
+                              payload={"number": number})
+        finally:
+            # on_commit() asked this thread's connection for its autocommit.
+            connections.close_all()
 
     await asyncio.to_thread(publish_all)
+    # What an exiting process waits for: everything queued has been sent.
+    flushed = await asyncio.to_thread(events._publisher_instance.flush)
 
     received = [await asyncio.wait_for(layer.receive(channel), 5)
                 for _ in range(20)]
+    assert flushed
     assert [message["event"] for message in received] == [
         f"test.{number}" for number in range(20)
     ]
-    assert events._publisher_instance.loop.is_running()
