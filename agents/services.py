@@ -238,9 +238,9 @@ def heartbeat_record(
         Agent.Status.STOPPED if status == Agent.Status.STOPPED
         else Agent.Status.ONLINE
     )
-    changes = [now, Agent().next_offline_after(now)]
+    offline_after = Agent().next_offline_after(now)
     unchanged = list(Agent.objects.raw(
-        _heartbeat_sql(), [*changes, agent_id, client_id, new_status]
+        _heartbeat_sql(), [now, offline_after, agent_id, client_id, new_status]
     ))
     if unchanged:
         return unchanged[0]
@@ -254,9 +254,9 @@ def heartbeat_record(
         if agent is None:
             return None
         Agent.objects.filter(pk=agent.pk).update(
-            last_heartbeat_at=now, offline_after=changes[1], status=new_status
+            last_heartbeat_at=now, offline_after=offline_after, status=new_status
         )
-        agent.last_heartbeat_at, agent.offline_after = changes
+        agent.last_heartbeat_at, agent.offline_after = now, offline_after
         if agent.status != new_status:
             agent.status = new_status
             _status_changed(agent, new_status, "heartbeat")

@@ -11,6 +11,7 @@ each call; agents poll every few seconds, so that cost matters.
 
 import logging
 import time
+from collections.abc import Sequence
 
 from django.conf import settings
 from django.core.cache import cache, caches
@@ -45,7 +46,7 @@ def window_hit_reading(
     key: str,
     limit: int,
     window_seconds: int,
-    read_keys: list[str] = (),
+    read_keys: Sequence[str] = (),
     now: float | None = None,
 ) -> tuple[int, dict]:
     """window_hit() that also reads other cache keys in the same round trip.

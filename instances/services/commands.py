@@ -135,13 +135,9 @@ def command_poll(*, agent_id: int) -> list[Command]:
         return []
 
     now = timezone.now()
-    open_commands = _open_commands(agent_id, now)
-    ready = [command for command in open_commands if command.available_at <= now]
-    if not ready:
-        _remember_idle(agent_id, generation, open_commands, now)
-        return []
-
-    _mark_delivered(ready, now)
+    ready = _ready_commands(agent_id, generation, now)
+    if ready:
+        _mark_delivered(ready, now)
     return ready
 
 
@@ -157,23 +153,23 @@ def command_queue_idle_confirm(*, agent_id: int, cached: dict) -> bool:
     generation, waiting = _idle_state_of(agent_id, cached)
     if waiting is not None:
         return True
-
-    now = timezone.now()
-    open_commands = _open_commands(agent_id, now)
-    if any(command.available_at <= now for command in open_commands):
-        return False
-    _remember_idle(agent_id, generation, open_commands, now)
-    return True
+    return not _ready_commands(agent_id, generation, timezone.now())
 
 
-def _open_commands(agent_id: int, now) -> list[Command]:
-    return list(
+def _ready_commands(agent_id: int, generation: int, now) -> list[Command]:
+    """The open commands due now, in delivery order; with none, the queue
+    is marked idle for `generation`."""
+    open_commands = list(
         Command.objects.filter(
             agent_id=agent_id,
             status__in=[Command.Status.PENDING, Command.Status.DELIVERED],
             expires_at__gt=now,
         ).order_by("-priority", "created_at", "id")
     )
+    ready = [command for command in open_commands if command.available_at <= now]
+    if not ready:
+        _remember_idle(agent_id, generation, open_commands, now)
+    return ready
 
 
 def idle_marker_keys(agent_id: int) -> list[str]:

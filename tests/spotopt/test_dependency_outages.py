@@ -42,7 +42,7 @@ def test_a_database_outage_answers_503_with_retry_after(owner, registered):
 def test_a_database_outage_during_an_idle_poll_answers_503(owner, registered):
     # No idle marker yet: the poll must read the queue from the database.
     with mock.patch(
-        "instances.services.commands._open_commands",
+        "instances.services.commands._ready_commands",
         side_effect=OperationalError("the database system is shutting down"),
     ):
         response = owner.get(f"/api/agents/{registered.pk}/commands/pending")
