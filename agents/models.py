@@ -137,7 +137,9 @@ class Agent(models.Model):
         now = now or timezone.now()
         return max(0, int((self.notice_deadline - now).total_seconds()))
 
-    def next_offline_after(self, now=None) -> datetime:
+    @staticmethod
+    def next_offline_after(now=None) -> datetime:
+        """When an agent heartbeating now is overdue."""
         now = now or timezone.now()
         return now + timedelta(seconds=settings.HEARTBEAT_GRACE_SECONDS)
 

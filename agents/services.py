@@ -238,7 +238,7 @@ def heartbeat_record(
         Agent.Status.STOPPED if status == Agent.Status.STOPPED
         else Agent.Status.ONLINE
     )
-    offline_after = Agent().next_offline_after(now)
+    offline_after = Agent.next_offline_after(now)
     unchanged = list(Agent.objects.raw(
         _heartbeat_sql(), [now, offline_after, agent_id, client_id, new_status]
     ))

@@ -38,7 +38,7 @@ def agents_seed(*, client_id: int, first: int, count: int) -> list:
                 instance_type="m5.large", region="us-east-1",
                 az=AZS[index % len(AZS)], hostname=f"bench-{index}.internal",
                 agent_version="bench", last_heartbeat_at=now,
-                offline_after=Agent().next_offline_after(now),
+                offline_after=Agent.next_offline_after(now),
             )
             for index in indexes
         ],

@@ -69,9 +69,10 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--step-seconds", type=float, default=30.0,
                         help="measured window per step")
     parser.add_argument(
-        "--warmup-seconds", type=float, default=2 * POLL_SECONDS,
-        help="unmeasured run-in per step (two poll periods: a new agent's "
-        "first polls read the database in each worker)",
+        "--warmup-seconds", type=float, default=HEARTBEAT_SECONDS + POLL_SECONDS,
+        help="unmeasured run-in per step (a heartbeat and a poll period: a "
+        "new agent's first heartbeat takes the full view, its first polls "
+        "read the database in each worker)",
     )
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--threads", type=int, default=2)
@@ -224,9 +225,13 @@ def field_events(agents, *, start: float, end: float, rng) -> list[tuple]:
     events = []
     for position, (agent_id, instance_id) in enumerate(agents):
         poll = "commands/pending" if position % 2 else "pending-commands"
-        heartbeat = json.dumps(
-            {"status": "online", "instance_id": instance_id}
-        ).encode()
+        heartbeat = json.dumps({  # what spotagent sends
+            "status": "online",
+            "instance_id": instance_id,
+            "reconnect": False,
+            "inventory_snapshot": {"instances": [instance_id], "count": 1},
+            "health_metrics": {"agent_version": "bench"},
+        }).encode()
         kinds = (
             (POLL_SECONDS, "poll", "GET", poll, b""),
             (HEARTBEAT_SECONDS, "heartbeat", "POST", "heartbeat", heartbeat),

@@ -2,7 +2,7 @@
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -12,6 +12,8 @@ from django.utils import timezone
 from pricing.models import OnDemandPrice, RawPriceReport, SpotPool
 
 logger = logging.getLogger(__name__)
+
+LATEST_PRICE_REFRESH_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -38,9 +40,13 @@ def pool_get_or_create(*, instance_type: str, az: str, region: str = "") -> Spot
     pool = SpotPool.objects.filter(pool_id=pool_id).first()
     if pool is not None:
         return pool
+    return _pool_made(instance_type=instance_type, az=az, region=region)
 
+
+def _pool_made(*, instance_type: str, az: str, region: str) -> SpotPool:
+    """The pool, created unless a racing request made it first."""
     pool, _ = SpotPool.objects.get_or_create(
-        pool_id=pool_id,
+        pool_id=SpotPool.make_pool_id(instance_type, az),
         defaults={
             "instance_type": instance_type,
             "az": az,
@@ -75,18 +81,18 @@ def prices_store(
     """
     received_at = timezone.now()
     rows = []
-    latest_spot: dict[int, PricePoint] = {}
+    latest_spot: dict[SpotPool, PricePoint] = {}
     latest_ondemand: dict[tuple[str, str], PricePoint] = {}
-    with transaction.atomic():
-        for point in sorted(points, key=_lock_order):
+    # Inside a request's transaction a savepoint of its own would only cost
+    # two round trips: nothing here is caught and carried on from.
+    with transaction.atomic(savepoint=False):
+        ordered = sorted(points, key=_lock_order)
+        pools = _pools_named(ordered)
+        for point in ordered:
             pool = None
             if point.price_type == RawPriceReport.PriceType.SPOT:
-                pool = pool_get_or_create(
-                    instance_type=point.instance_type,
-                    az=point.az,
-                    region=point.region,
-                )
-                _keep_latest(latest_spot, pool.pk, point)
+                pool = pools[SpotPool.make_pool_id(point.instance_type, point.az)]
+                _keep_latest(latest_spot, pool, point)
             else:
                 key = (point.instance_type, point.region)
                 _keep_latest(latest_ondemand, key, point)
@@ -106,8 +112,9 @@ def prices_store(
                 )
             )
         RawPriceReport.objects.bulk_create(rows, batch_size=1000)
-        for pool_pk, point in latest_spot.items():
-            _pool_latest_update(pool_pk, point)
+        for pool, point in latest_spot.items():
+            if not _latest_price_current(pool, point):
+                _pool_latest_update(pool.pk, point)
         for (instance_type, region), point in latest_ondemand.items():
             ondemand_price_set(
                 instance_type=instance_type,
@@ -116,6 +123,23 @@ def prices_store(
                 source=source,
             )
     return len(rows)
+
+
+def _pools_named(ordered: list[PricePoint]) -> dict[str, SpotPool]:
+    """The spot pools of the points by pool id: the known ones in one read,
+    new ones created in lock order."""
+    spot = [p for p in ordered if p.price_type == RawPriceReport.PriceType.SPOT]
+    wanted = {SpotPool.make_pool_id(p.instance_type, p.az): p for p in spot}
+    pools = {
+        pool.pool_id: pool
+        for pool in SpotPool.objects.filter(pool_id__in=list(wanted))
+    }
+    for pool_id, point in wanted.items():
+        if pool_id not in pools:
+            pools[pool_id] = _pool_made(
+                instance_type=point.instance_type, az=point.az, region=point.region
+            )
+    return pools
 
 
 def _lock_order(point: PricePoint) -> tuple:
@@ -134,6 +158,24 @@ def _keep_latest(latest: dict, key, point: PricePoint) -> None:
         latest[key] = point
 
 
+def _latest_price_current(pool: SpotPool, point: PricePoint) -> bool:
+    """Whether the pool's latest price, as read, already says this, stated
+    under LATEST_PRICE_REFRESH_SECONDS earlier.
+
+    Every agent in a region reports the same pools, so most reports repeat
+    what another agent stated a moment ago; skipping their update spares
+    the write and the wait for the pool row's lock. The latest price's time
+    then lags by at most that long; freshness is judged in hours.
+    """
+    stated_at = pool.latest_price_at
+    return (
+        stated_at is not None
+        and pool.latest_price == point.price
+        and timedelta(0) <= point.observed_at - stated_at
+        < timedelta(seconds=LATEST_PRICE_REFRESH_SECONDS)
+    )
+
+
 def _pool_latest_update(pool_pk: int, point: PricePoint) -> None:
     # Only a newer observation moves the latest price; late reports do not.
     SpotPool.objects.filter(pk=pool_pk).filter(
@@ -146,10 +188,13 @@ def ondemand_price_set(
 ) -> None:
     if not region:
         return
-    OnDemandPrice.objects.update_or_create(
-        instance_type=instance_type,
-        region=region,
-        defaults={"price": price, "source": source, "updated_at": timezone.now()},
+    # One INSERT ... ON CONFLICT DO UPDATE, not a locked read and a save.
+    OnDemandPrice.objects.bulk_create(
+        [OnDemandPrice(instance_type=instance_type, region=region, price=price,
+                       source=source, updated_at=timezone.now())],
+        update_conflicts=True,
+        unique_fields=["instance_type", "region"],
+        update_fields=["price", "source", "updated_at"],
     )
 
 

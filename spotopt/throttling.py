@@ -113,6 +113,11 @@ class ApiRateThrottle(BaseThrottle):
     """
 
     def allow_request(self, request, view):
+        counted = getattr(request, "agent_rate_wait", None)
+        if counted is not None:
+            # AgentHotPathMiddleware counted this call before falling through.
+            self._wait = counted
+            return counted == 0
         scope, ident = self._scope_and_ident(request, view)
         rate = api_settings.DEFAULT_THROTTLE_RATES.get(scope)
         if not rate:

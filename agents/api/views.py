@@ -9,6 +9,11 @@ from rest_framework.response import Response
 
 from agents.api import serializers as s
 from agents.api.base import REQUEST_ID_HEADER, AgentActionView, AgentAPIView
+from agents.heartbeats import (
+    heartbeat_answer,
+    heartbeat_answer_remember,
+    running_instance_ids,
+)
 from agents.models import Agent
 from agents.services import (
     Registration,
@@ -78,27 +83,16 @@ class HeartbeatView(AgentActionView):
         )
         if agent is None:
             raise NotFound("No agent with that id.")
-        running = _running_instance_ids(data.get("inventory_snapshot"))
+        running = running_instance_ids(data.get("inventory_snapshot"))
         if running:
             zombies_detect(agent=agent, running_instance_ids=running)
-        return Response({
-            "status": "ok",
-            "server_time": timezone.now(),
-            "config": agent.config(),
-            "pending_commands": command_pending_count(agent_id=agent.pk),
-            "notice_status": agent.notice_status,
-        })
-
-
-def _running_instance_ids(snapshot) -> list[str]:
-    """Instance ids of the snapshot: plain strings or {instance_id, state}."""
-    ids = []
-    for item in (snapshot or {}).get("instances") or []:
-        if isinstance(item, str):
-            ids.append(item)
-        elif isinstance(item, dict) and item.get("state", "running") == "running":
-            ids.append(str(item.get("instance_id") or ""))
-    return [instance_id for instance_id in ids if instance_id][:500]
+        heartbeat_answer_remember(agent)
+        return Response(heartbeat_answer(
+            config=agent.config(),
+            pending_commands=command_pending_count(agent_id=agent.pk),
+            notice_status=agent.notice_status,
+            now=timezone.now(),
+        ))
 
 
 class ConfigView(AgentAPIView):

@@ -8,12 +8,13 @@ same generation answers from the cache alone, and so does a heartbeat's
 count of pending commands.
 """
 
+import functools
 import logging
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from redis.exceptions import RedisError
@@ -156,20 +157,44 @@ def command_queue_idle_confirm(*, agent_id: int, cached: dict) -> bool:
     return not _ready_commands(agent_id, generation, timezone.now())
 
 
+def command_queue_waiting_cached(*, agent_id: int, cached: dict) -> int | None:
+    """How many open commands wait for their time, from what the caller read
+    of idle_marker_keys(agent_id); None when the idle marker is not current
+    (only the database can tell)."""
+    _generation, waiting = _idle_state_of(agent_id, cached)
+    return waiting
+
+
 def _ready_commands(agent_id: int, generation: int, now) -> list[Command]:
     """The open commands due now, in delivery order; with none, the queue
     is marked idle for `generation`."""
-    open_commands = list(
-        Command.objects.filter(
-            agent_id=agent_id,
-            status__in=[Command.Status.PENDING, Command.Status.DELIVERED],
-            expires_at__gt=now,
-        ).order_by("-priority", "created_at", "id")
-    )
+    open_commands = list(Command.objects.raw(
+        _open_commands_sql(),
+        [agent_id, Command.Status.PENDING, Command.Status.DELIVERED, now],
+    ))
     ready = [command for command in open_commands if command.available_at <= now]
     if not ready:
         _remember_idle(agent_id, generation, open_commands, now)
     return ready
+
+
+@functools.cache
+def _open_commands_sql() -> str:
+    """The agent's open commands in delivery order, written once: every
+    agent's idle marker expires each minute, dozens of reads a second
+    across a fleet, and building the query each time cost more than it."""
+    quote = connection.ops.quote_name
+
+    def column(name):
+        return quote(Command._meta.get_field(name).column)
+
+    columns = ", ".join(quote(field.column) for field in Command._meta.concrete_fields)
+    return f"""
+        SELECT {columns} FROM {quote(Command._meta.db_table)}
+        WHERE {column("agent")} = %s AND {column("status")} IN (%s, %s)
+          AND {column("expires_at")} > %s
+        ORDER BY {column("priority")} DESC, {column("created_at")}, {column("id")}
+    """
 
 
 def idle_marker_keys(agent_id: int) -> list[str]:

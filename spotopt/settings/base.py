@@ -48,7 +48,7 @@ MIDDLEWARE = [
     "spotopt.middleware.MetricsMiddleware",
     "spotopt.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "agents.middleware.IdlePollMiddleware",
+    "agents.middleware.AgentHotPathMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

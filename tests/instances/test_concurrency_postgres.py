@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from agents.models import Agent
+from agents.models import Agent, IdempotencyKey
 from instances.models import Command, EmergencyEvent, Instance, Switch
 from instances.services.launches import instance_promote_request
 from pricing.models import RawPriceReport
@@ -125,6 +125,33 @@ def test_fifty_pricing_reports_with_one_request_id_store_once(owner, registered)
     retry = call()
     assert retry.headers.get(REPLAYED) == "true"
     assert retry.json() == first_answers(responses)[0].json()
+
+
+def test_fifty_warm_heartbeats_with_one_request_id_are_one_heartbeat(
+    owner, registered
+):
+    path = f"/api/agents/{registered.pk}/heartbeat"
+    body = {"status": "online", "instance_id": "i-0primary",
+            "inventory_snapshot": {"instances": ["i-0primary"], "count": 1}}
+    owner.get(f"/api/agents/{registered.pk}/commands/pending")
+    warm = owner.post(path, body)
+    assert "Allow" in warm  # the full view; the memo is left for the rest
+    call = poster(owner, path, body, **{"X-Request-ID": "beat-once"})
+
+    responses = race([call] * 50)
+
+    assert set(statuses(responses)) <= {200, 409}, statuses(responses)
+    firsts = first_answers(responses)
+    assert len(firsts) == 1
+    assert "Allow" not in firsts[0]  # recorded by the one-statement shortcut
+    assert IdempotencyKey.objects.filter(key="beat-once").count() == 1
+    beat_at = Agent.objects.get(pk=registered.pk).last_heartbeat_at
+    for response in responses:
+        if response.status_code == 200:
+            assert response.json() == firsts[0].json()
+    retry = call()
+    assert retry.headers.get(REPLAYED) == "true"
+    assert Agent.objects.get(pk=registered.pk).last_heartbeat_at == beat_at
 
 
 def test_twenty_concurrent_promotions_leave_one_primary(owner, registered):
