@@ -5,17 +5,24 @@ the process for a few seconds. A suspension or rotation in this process
 forgets it at once; other processes notice within AUTH_CACHE_SECONDS.
 
 Which client owns an agent is remembered too, so an idle command poll needs
-no query at all. An agent never changes owner, so this can be remembered
-for minutes (each worker sees an agent's poll only every few polls); the
-only staleness is a deleted agent answering empty polls for that long.
+no query at all: in the process, and in the shared cache for the other
+workers and for processes started after a deploy, which would otherwise
+each read every agent's owner again. An agent never changes owner, so this
+can be remembered for minutes; the only staleness is a deleted agent
+answering empty polls for that long.
 """
 
+import logging
 import time
 
+from django.core.cache import cache
+from redis.exceptions import RedisError
 from rest_framework import authentication, exceptions
 
 from agents.models import Agent, Client
 from agents.tokens import token_hash, token_prefix
+
+logger = logging.getLogger(__name__)
 
 AUTH_CACHE_SECONDS = 5.0
 AGENT_OWNER_CACHE_SECONDS = 300.0
@@ -59,24 +66,51 @@ def client_for_token(token: str) -> Client | None:
     return client
 
 
-def agent_is_owned(*, client_id: int, agent_id: int) -> bool:
+def agent_owner_key(agent_id: int) -> str:
+    """The shared cache key holding the id of the agent's client."""
+    return f"agent:owner:{agent_id}"
+
+
+def agent_is_owned(
+    *, client_id: int, agent_id: int, shared_owner: int | None = None
+) -> bool:
     """Say whether the agent belongs to the client, from memory when fresh.
 
-    Only ownership is remembered, never its absence: an unknown or foreign
-    agent id is checked against the database every time, so an agent that
-    was just registered is found at once.
+    `shared_owner` is what the caller read of agent_owner_key() (None when
+    it read nothing). Only ownership is remembered, never its absence: an
+    unknown or foreign agent id is checked against the database every time,
+    so an agent that was just registered is found at once.
     """
     key = (client_id, agent_id)
     now = time.monotonic()
     if _agent_owner_until.get(key, 0.0) > now:
         return True
+    if shared_owner == client_id:
+        _owner_remember(key, now)
+        return True
 
     owned = Agent.objects.filter(pk=agent_id, client_id=client_id).exists()
     if owned:
-        if len(_agent_owner_until) >= AGENT_OWNER_CACHE_MAX_ENTRIES:
-            _agent_owner_until.clear()
-        _agent_owner_until[key] = now + AGENT_OWNER_CACHE_SECONDS
+        _owner_remember(key, now)
+        _owner_share(client_id, agent_id)
     return owned
+
+
+def _owner_remember(key: tuple[int, int], now: float) -> None:
+    if len(_agent_owner_until) >= AGENT_OWNER_CACHE_MAX_ENTRIES:
+        _agent_owner_until.clear()
+    _agent_owner_until[key] = now + AGENT_OWNER_CACHE_SECONDS
+
+
+def _owner_share(client_id: int, agent_id: int) -> None:
+    try:
+        cache.set(
+            agent_owner_key(agent_id), client_id,
+            timeout=int(AGENT_OWNER_CACHE_SECONDS),
+        )
+    except (RedisError, OSError) as error:
+        # The other workers read the owner from the database instead.
+        logger.warning("Owner of agent %s not shared: %r", agent_id, error)
 
 
 class ClientTokenAuthentication(authentication.BaseAuthentication):

@@ -201,3 +201,36 @@ def test_an_agent_id_that_is_no_bigint_is_404_not_500(owner, registered, raw_id)
     config = owner.get(f"/api/agents/{raw_id}/config")
 
     assert (poll.status_code, config.status_code) == (404, 404)
+
+
+def test_an_owner_read_by_one_worker_spares_the_others_the_query(
+    owner, registered
+):
+    url = f"/api/agents/{registered.pk}/commands/pending"
+    owner.get(url)
+    # A second worker, or one started by a deploy: nothing in its memory.
+    authentication.client_cache_clear()
+
+    with CaptureQueriesContext(connection) as captured:
+        response = owner.get(url)
+
+    assert _commands(response) == []
+    tables = [query["sql"].split(" FROM ")[1].split()[0]
+              for query in captured.captured_queries]
+    assert tables == ['"agents_client"']  # the token, not the agent
+
+
+def test_a_shared_owner_naming_another_client_is_checked_in_the_database(
+    owner, outsider, registered
+):
+    url = f"/api/agents/{registered.pk}/commands/pending"
+    owner.get(url)
+    cache.set(authentication.agent_owner_key(registered.pk), outsider.client.pk)
+    authentication.client_cache_clear()
+
+    with CaptureQueriesContext(connection) as captured:
+        response = owner.get(url)
+
+    assert response.status_code == 200
+    assert any('"agents_agent"' in query["sql"]
+               for query in captured.captured_queries)
