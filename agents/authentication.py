@@ -71,21 +71,19 @@ def agent_owner_key(agent_id: int) -> str:
     return f"agent:owner:{agent_id}"
 
 
-def agent_is_owned(
-    *, client_id: int, agent_id: int, shared_owner: int | None = None
-) -> bool:
+def agent_is_owned(*, client_id: int, agent_id: int) -> bool:
     """Say whether the agent belongs to the client, from memory when fresh.
 
-    `shared_owner` is what the caller read of agent_owner_key() (None when
-    it read nothing). Only ownership is remembered, never its absence: an
-    unknown or foreign agent id is checked against the database every time,
-    so an agent that was just registered is found at once.
+    The process's memory answers first, then the shared cache, then the
+    database. Only ownership is remembered, never its absence: an unknown or
+    foreign agent id is checked against the database every time, so an
+    agent that was just registered is found at once.
     """
     key = (client_id, agent_id)
     now = time.monotonic()
     if _agent_owner_until.get(key, 0.0) > now:
         return True
-    if shared_owner == client_id:
+    if _shared_owner(agent_id) == client_id:
         _owner_remember(key, now)
         return True
 
@@ -94,6 +92,15 @@ def agent_is_owned(
         _owner_remember(key, now)
         _owner_share(client_id, agent_id)
     return owned
+
+
+def _shared_owner(agent_id: int) -> int | None:
+    try:
+        return cache.get(agent_owner_key(agent_id))
+    except (RedisError, OSError) as error:
+        logger.warning("Owner of agent %s not read from the cache: %r",
+                       agent_id, error)
+        return None
 
 
 def _owner_remember(key: tuple[int, int], now: float) -> None:

@@ -3,13 +3,14 @@
 Every agent polls its queue every few seconds and heartbeats every 30 s, and
 almost every answer is the same: an empty queue, an unchanged agent. Those
 answers are given here from memory and the cache: the token's client
-(remembered per process for a few seconds), then in one cache round trip
-the rate limit, the agent's owner (remembered once seen) and the queue's
-idle marker; then, for a poll whose marker has expired, one read of the
-open commands, and for a heartbeat, one statement (agents.heartbeats).
-Anything else, including every refusal, a queue with something to deliver
-and a heartbeat that moves something, falls through to the full view,
-which gives the answer and the error the protocol specifies.
+(remembered per process for a few seconds), the agent's owner (remembered
+once seen, in the process and the cache), then in one cache round trip the
+rate limit and the queue's idle marker; then, for a poll whose marker has
+expired, one read of the open commands, and for a heartbeat, one statement
+(agents.heartbeats). Anything else, including every refusal, a queue with
+something to deliver and a heartbeat that moves something, falls through
+to the full view, which gives the answer and the error the protocol
+specifies.
 """
 
 import json
@@ -22,11 +23,7 @@ from django.http import HttpResponse, JsonResponse
 from redis.exceptions import RedisError
 from rest_framework.settings import api_settings
 
-from agents.authentication import (
-    agent_is_owned,
-    agent_owner_key,
-    client_for_token,
-)
+from agents.authentication import agent_is_owned, client_for_token
 from agents.heartbeats import (
     heartbeat_memo_key,
     heartbeat_record_unchanged,
@@ -83,19 +80,14 @@ def _hot_answer_safely(request, agent_id: int, path: str):
 
 
 def _hot_answer(request, agent_id: int, path: str):
-    client_id = _client_checked(request)
+    client_id = _owner_checked(request, agent_id)
     if client_id is None:
         return None
-    owner_key = agent_owner_key(agent_id)
-    read_keys = [*idle_marker_keys(agent_id), owner_key]
+    read_keys = idle_marker_keys(agent_id)
     if path == "heartbeat":
         read_keys.append(heartbeat_memo_key(agent_id))
     cached = _rate_counted_reading(request, client_id, agent_id, read_keys)
     if cached is None:
-        return None
-    if not agent_is_owned(
-        client_id=client_id, agent_id=agent_id, shared_owner=cached.get(owner_key)
-    ):
         return None
 
     if path == "heartbeat":
@@ -106,14 +98,16 @@ def _hot_answer(request, agent_id: int, path: str):
     return JsonResponse(body, safe=False)
 
 
-def _client_checked(request) -> int | None:
-    """The caller's client id when its token is good and the client active."""
+def _owner_checked(request, agent_id: int) -> int | None:
+    """The caller's client id when its token is good and owns the agent."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token or " " in token:
         return None
 
     client = client_for_token(token)
     if client is None or not client.is_active:
+        return None
+    if not agent_is_owned(client_id=client.pk, agent_id=agent_id):
         return None
     return client.pk
 
@@ -148,7 +142,7 @@ def _cache_read(keys: list[str]) -> dict:
 
 def _heartbeat_answer(request, client_id: int, agent_id: int, cached: dict):
     pending = command_queue_waiting_cached(agent_id=agent_id, cached=cached)
-    if pending is None or request.content_type != "application/json":
+    if pending is None or not _is_utf8_json(request):
         return None
     body = plain_heartbeat_body(request.body)
     if body is None:
@@ -168,6 +162,14 @@ def _heartbeat_answer(request, client_id: int, agent_id: int, cached: dict):
     if rendered is None:
         return None
     return HttpResponse(rendered, content_type="application/json")
+
+
+def _is_utf8_json(request) -> bool:
+    # DRF decodes with the declared charset; this path knows only UTF-8.
+    charset = request.content_params.get("charset", "utf-8").lower()
+    return request.content_type == "application/json" and charset in (
+        "utf-8", "utf8",
+    )
 
 
 def plain_heartbeat_body(raw: bytes) -> dict | None:

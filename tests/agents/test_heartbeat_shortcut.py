@@ -221,6 +221,19 @@ def test_bodies_the_shortcut_does_not_take_get_the_full_views_answer(
     assert "Allow" in response
 
 
+def test_a_body_in_another_charset_is_the_full_views_to_decode(owner, registered):
+    _warm(owner, registered)
+
+    response = owner.api.post(
+        f"/api/agents/{registered.pk}/heartbeat",
+        '{"status": "online"}'.encode("utf-16"),
+        content_type="application/json; charset=utf-16",
+    )
+
+    assert "Allow" in response
+    assert response.status_code == 200, response.content
+
+
 def test_another_clients_token_is_404_with_the_memo_warm(
     owner, outsider, registered
 ):
