@@ -81,7 +81,7 @@ def prices_store(
     """
     received_at = timezone.now()
     rows = []
-    latest_spot: dict[SpotPool, PricePoint] = {}
+    latest_spot: dict[int, PricePoint] = {}
     latest_ondemand: dict[tuple[str, str], PricePoint] = {}
     # Inside a request's transaction a savepoint of its own would only cost
     # two round trips: nothing here is caught and carried on from.
@@ -92,7 +92,7 @@ def prices_store(
             pool = None
             if point.price_type == RawPriceReport.PriceType.SPOT:
                 pool = pools[SpotPool.make_pool_id(point.instance_type, point.az)]
-                _keep_latest(latest_spot, pool, point)
+                _keep_latest(latest_spot, pool.pk, point)
             else:
                 key = (point.instance_type, point.region)
                 _keep_latest(latest_ondemand, key, point)
@@ -112,9 +112,8 @@ def prices_store(
                 )
             )
         RawPriceReport.objects.bulk_create(rows, batch_size=1000)
-        for pool, point in latest_spot.items():
-            if not _latest_price_current(pool, point):
-                _pool_latest_update(pool.pk, point)
+        for pool_pk, point in latest_spot.items():
+            _pool_latest_update(pool_pk, point)
         for (instance_type, region), point in latest_ondemand.items():
             ondemand_price_set(
                 instance_type=instance_type,
@@ -158,28 +157,24 @@ def _keep_latest(latest: dict, key, point: PricePoint) -> None:
         latest[key] = point
 
 
-def _latest_price_current(pool: SpotPool, point: PricePoint) -> bool:
-    """Whether the pool's latest price, as read, already says this, stated
-    under LATEST_PRICE_REFRESH_SECONDS earlier.
-
-    Every agent in a region reports the same pools, so most reports repeat
-    what another agent stated a moment ago; skipping their update spares
-    the write and the wait for the pool row's lock. The latest price's time
-    then lags by at most that long; freshness is judged in hours.
-    """
-    stated_at = pool.latest_price_at
-    return (
-        stated_at is not None
-        and pool.latest_price == point.price
-        and timedelta(0) <= point.observed_at - stated_at
-        < timedelta(seconds=LATEST_PRICE_REFRESH_SECONDS)
-    )
-
-
 def _pool_latest_update(pool_pk: int, point: PricePoint) -> None:
-    # Only a newer observation moves the latest price; late reports do not.
+    """Move the pool's latest price to a newer observation.
+
+    A late report does not move it, nor one that restates the same price
+    under LATEST_PRICE_REFRESH_SECONDS after it: every agent of a region
+    reports the same pools, so most reports repeat a moment-old statement,
+    and the row is then neither written nor locked. The latest price's time
+    lags by at most that long; freshness is judged in hours. The condition
+    is the UPDATE's, so a report racing another is judged on the row as
+    that one left it.
+    """
+    restated_since = point.observed_at - timedelta(
+        seconds=LATEST_PRICE_REFRESH_SECONDS
+    )
     SpotPool.objects.filter(pk=pool_pk).filter(
         Q(latest_price_at__isnull=True) | Q(latest_price_at__lte=point.observed_at)
+    ).exclude(
+        latest_price=point.price, latest_price_at__gt=restated_since
     ).update(latest_price=point.price, latest_price_at=point.observed_at)
 
 
