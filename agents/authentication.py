@@ -12,17 +12,14 @@ can be remembered for minutes; the only staleness is a deleted agent
 answering empty polls for that long.
 """
 
-import logging
 import time
 
 from django.core.cache import cache
-from redis.exceptions import RedisError
 from rest_framework import authentication, exceptions
 
 from agents.models import Agent, Client
 from agents.tokens import token_hash, token_prefix
-
-logger = logging.getLogger(__name__)
+from spotopt.cache import cache_safely
 
 AUTH_CACHE_SECONDS = 5.0
 AGENT_OWNER_CACHE_SECONDS = 300.0
@@ -95,12 +92,9 @@ def agent_is_owned(*, client_id: int, agent_id: int) -> bool:
 
 
 def _shared_owner(agent_id: int) -> int | None:
-    try:
-        return cache.get(agent_owner_key(agent_id))
-    except (RedisError, OSError) as error:
-        logger.warning("Owner of agent %s not read from the cache: %r",
-                       agent_id, error)
-        return None
+    return cache_safely(
+        lambda: cache.get(agent_owner_key(agent_id)), about="agent owners"
+    )
 
 
 def _owner_remember(key: tuple[int, int], now: float) -> None:
@@ -110,14 +104,14 @@ def _owner_remember(key: tuple[int, int], now: float) -> None:
 
 
 def _owner_share(client_id: int, agent_id: int) -> None:
-    try:
-        cache.set(
+    # Without the cache the other workers read it from the database.
+    cache_safely(
+        lambda: cache.set(
             agent_owner_key(agent_id), client_id,
             timeout=int(AGENT_OWNER_CACHE_SECONDS),
-        )
-    except (RedisError, OSError) as error:
-        # The other workers read the owner from the database instead.
-        logger.warning("Owner of agent %s not shared: %r", agent_id, error)
+        ),
+        about="agent owners",
+    )
 
 
 class ClientTokenAuthentication(authentication.BaseAuthentication):

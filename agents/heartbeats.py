@@ -19,19 +19,16 @@ The unique constraint still decides between racing repeats.
 
 import functools
 import json
-import logging
-from contextlib import nullcontext
 
 from django.core.cache import cache
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection
 from django.utils import timezone
-from redis.exceptions import RedisError
 from rest_framework.fields import DateTimeField
 
+from agents.idempotency import savepoint_if_in_transaction
 from agents.models import CONFIG_FIELDS, Agent, IdempotencyKey
 from instances.models import Instance
-
-logger = logging.getLogger(__name__)
+from spotopt.cache import cache_safely
 
 # The inventory a heartbeat reports is checked for zombies up to this many.
 RUNNING_INSTANCES_CHECKED = 500
@@ -60,16 +57,16 @@ def heartbeat_memo_key(agent_id: int) -> str:
 def heartbeat_answer_remember(agent: Agent) -> None:
     """Remember what an online agent was told, for its next heartbeat."""
     key = heartbeat_memo_key(agent.pk)
-    try:
-        if agent.status != Agent.Status.ONLINE:
-            cache.delete(key)
-            return
-        config = agent.config()
-        told = (tuple(config[name] for name in CONFIG_FIELDS), agent.notice_status)
-        cache.set(key, told, timeout=ANSWER_MEMO_SECONDS)
-    except (RedisError, OSError) as error:
-        # Without the cache every heartbeat takes the full view: slower, right.
-        logger.warning("Heartbeat memo of agent %s not stored: %r", agent.pk, error)
+    if agent.status != Agent.Status.ONLINE:
+        cache_safely(lambda: cache.delete(key), about="heartbeat memos")
+        return
+    config = agent.config()
+    told = (tuple(config[name] for name in CONFIG_FIELDS), agent.notice_status)
+    # Without the cache every heartbeat takes the full view: slower, right.
+    cache_safely(
+        lambda: cache.set(key, told, timeout=ANSWER_MEMO_SECONDS),
+        about="heartbeat memos",
+    )
 
 
 def running_instance_ids(snapshot) -> list[str]:
@@ -123,7 +120,7 @@ def heartbeat_record_unchanged(
             IdempotencyKey.State.DONE, 200, rendered.decode(), now,
         ]
     try:
-        with _savepoint_in_transaction(), connection.cursor() as cursor:
+        with savepoint_if_in_transaction(), connection.cursor() as cursor:
             cursor.execute(_unchanged_sql(bool(request_key)), params)
             recorded = cursor.fetchone() is not None
     except IntegrityError:
@@ -136,13 +133,6 @@ def _is_memo(told) -> bool:
         isinstance(told, tuple) and len(told) == 2
         and isinstance(told[0], tuple) and len(told[0]) == len(CONFIG_FIELDS)
     )
-
-
-def _savepoint_in_transaction():
-    """A failed statement inside a transaction (a test's) would break it."""
-    if connection.in_atomic_block:
-        return transaction.atomic()
-    return nullcontext()
 
 
 @functools.cache

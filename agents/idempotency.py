@@ -31,9 +31,14 @@ ABANDONED_CLAIM_SECONDS = 120
 
 
 def request_key(request) -> str:
-    key = request.headers.get("X-Request-ID", "")
-    if not key and isinstance(request.data, dict):
-        body_key = request.data.get("request_id")
+    return request_key_of(request.headers.get("X-Request-ID", ""), request.data)
+
+
+def request_key_of(header: str, data) -> str:
+    """The request id: the X-Request-ID header, else the body's request_id."""
+    key = header
+    if not key and isinstance(data, dict):
+        body_key = data.get("request_id")
         if isinstance(body_key, (str, int)):
             key = str(body_key)
     return key.strip()[:KEY_MAX_LENGTH]
@@ -87,7 +92,7 @@ def _answer_store(claim: IdempotencyKey, response: Response) -> None:
 
 def _claim(client_id, path, key, digest):
     try:
-        with _claim_transaction():
+        with savepoint_if_in_transaction():
             return IdempotencyKey.objects.create(
                 client_id=client_id, path=path, key=key, body_hash=digest
             )
@@ -116,10 +121,11 @@ def _claim(client_id, path, key, digest):
     return response
 
 
-def _claim_transaction():
-    """A savepoint inside a transaction, so a lost race does not break it;
-    outside one, nothing: the INSERT commits by itself in one round trip
-    instead of three (BEGIN, INSERT, COMMIT), on every POST."""
+def savepoint_if_in_transaction():
+    """For a statement that may lose a unique-key race: a savepoint inside a
+    transaction, so the lost race does not break it; outside one, nothing:
+    the statement commits by itself in one round trip instead of three
+    (BEGIN, statement, COMMIT), on every POST."""
     if transaction.get_connection().in_atomic_block:
         return transaction.atomic()
     return nullcontext()

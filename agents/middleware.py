@@ -14,30 +14,28 @@ specifies.
 """
 
 import json
-import logging
 import re
 
 from django.core.cache import cache
 from django.db import DatabaseError
 from django.http import HttpResponse, JsonResponse
-from redis.exceptions import RedisError
 from rest_framework.settings import api_settings
 
+from agents.api.serializers import HeartbeatIn
 from agents.authentication import agent_is_owned, client_for_token
 from agents.heartbeats import (
     heartbeat_memo_key,
     heartbeat_record_unchanged,
     running_instance_ids,
 )
-from agents.idempotency import KEY_MAX_LENGTH, body_digest
+from agents.idempotency import body_digest, request_key_of
 from instances.services.commands import (
     command_queue_idle_confirm,
     command_queue_waiting_cached,
     idle_marker_keys,
 )
+from spotopt.cache import cache_safely
 from spotopt.throttling import rate_parse, window_hit_reading
-
-logger = logging.getLogger(__name__)
 
 AGENT_HOT_PATH = re.compile(
     r"^/api/agents/(?P<agent_id>[0-9]{1,18})/"
@@ -53,6 +51,7 @@ HOT_METHODS = {
 }
 # A plain heartbeat is a few hundred bytes; a larger one takes the full view.
 PLAIN_HEARTBEAT_MAX_BYTES = 16_384
+INSTANCE_ID_MAX_LENGTH = HeartbeatIn().fields["instance_id"].max_length
 
 
 class AgentHotPathMiddleware:
@@ -119,7 +118,9 @@ def _rate_counted_reading(
     the answer needs, in one round trip; None when over the limit."""
     rate = api_settings.DEFAULT_THROTTLE_RATES.get("agent")
     if not rate:
-        return _cache_read(read_keys)
+        return cache_safely(
+            lambda: cache.get_many(read_keys), {}, about="the agent hot path"
+        )
 
     limit, window = rate_parse(rate)
     wait, cached = window_hit_reading(
@@ -131,15 +132,6 @@ def _rate_counted_reading(
     return None if wait else cached
 
 
-def _cache_read(keys: list[str]) -> dict:
-    try:
-        return cache.get_many(keys)
-    except (RedisError, OSError) as error:
-        # Without the cache both calls take the full view: slower, right.
-        logger.warning("Cache unavailable to the agent hot path: %r", error)
-        return {}
-
-
 def _heartbeat_answer(request, client_id: int, agent_id: int, cached: dict):
     pending = command_queue_waiting_cached(agent_id=agent_id, cached=cached)
     if pending is None or not _is_utf8_json(request):
@@ -148,7 +140,7 @@ def _heartbeat_answer(request, client_id: int, agent_id: int, cached: dict):
     if body is None:
         return None
 
-    key = request.headers.get("X-Request-ID", "").strip()[:KEY_MAX_LENGTH]
+    key = request_key_of(request.headers.get("X-Request-ID", ""), body)
     rendered = heartbeat_record_unchanged(
         client_id=client_id,
         agent_id=agent_id,
@@ -187,7 +179,7 @@ def plain_heartbeat_body(raw: bytes) -> dict | None:
         return None
     instance_id = body.get("instance_id")
     instance_id = "" if instance_id is None else instance_id
-    if not isinstance(instance_id, str) or len(instance_id) > 64:
+    if not isinstance(instance_id, str) or len(instance_id) > INSTANCE_ID_MAX_LENGTH:
         return None
     if not instance_id.isprintable():
         return None  # The serializer refuses NULs and lone surrogates.

@@ -8,7 +8,12 @@ one client per connection pool is reused (the client is thread-safe, and
 the backend is per thread anyway), and incr() is one atomic script.
 """
 
+import logging
+
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
 
 # INCRBY only an existing key, so a missing key still raises ValueError as
 # Django's contract says, and nobody can create a counter without a timeout.
@@ -50,3 +55,18 @@ class ReusedClientRedisCache(RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = ReusedRedisCacheClient
+
+
+def cache_safely(action, default=None, *, about: str):
+    """Run a cache call; when the cache server is down, log one line naming
+    what it was `about` and return `default`.
+
+    The agent hot paths keep only derived state in the cache (idle markers,
+    owners, heartbeat memos): without it they read the database, which is
+    slower but right.
+    """
+    try:
+        return action()
+    except (RedisError, OSError) as error:
+        logger.warning("Cache unavailable for %s: %r", about, error)
+        return default
