@@ -111,10 +111,11 @@ class Server:
     workers, in its own process group."""
 
     def __init__(self, *, env: dict, port: int, workers: int, threads: int,
-                 log_path: Path, kind: str = "granian"):
+                 log_path: Path, kind: str = "granian", nice: int = 0):
         self.env, self.port = env, port
         self.workers, self.threads = workers, threads
         self.log_path, self.kind = log_path, kind
+        self.nice = nice
         self.process: subprocess.Popen | None = None
 
     def command(self) -> list[str]:
@@ -148,8 +149,18 @@ class Server:
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=self.env, stdout=self.log_file,
             stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=self._priority_set if self.nice else None,
         )
         self._wait_ready()
+
+    def _priority_set(self) -> None:
+        # In the child before exec: the workers it forks inherit it. A
+        # higher priority (negative) needs root; without it the server runs
+        # at the default priority and says so in its log.
+        try:
+            os.nice(self.nice)
+        except PermissionError:
+            os.write(2, b"could not change the priority: not permitted\n")
 
     def _wait_ready(self, timeout: float = 120.0) -> None:
         import socket

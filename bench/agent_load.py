@@ -6,7 +6,10 @@ the API and drives each one at the field rates: a heartbeat every 30 s, a
 command poll every 5 s, a pricing report every 300 s. Rates are real, not
 time-compressed; each step runs for a bounded window. During each window a
 few agents send termination notices; the server records how long each took
-to put the emergency command in the queue (EmergencyEvent.queue_delay_ms).
+from its arrival to the emergency command's commit
+(EmergencyEvent.queue_delay_ms). As the README's scale-out layout has it,
+notices go to workers of their own (the emergency lane) unless
+--emergency-workers is 0.
 
 Latency is measured from the moment a request was due, so a load generator
 or server that falls behind shows up in the figures. The last line of
@@ -81,6 +84,16 @@ def arguments() -> argparse.Namespace:
                         help="keep-alive connections of the load generator")
     parser.add_argument("--notice-interval", type=float, default=1.0,
                         help="seconds between termination notices in a step")
+    parser.add_argument(
+        "--emergency-workers", type=int, default=1,
+        help="workers of the emergency lane, which serves the notices on "
+        "the next port; 0 sends them to the field's workers",
+    )
+    parser.add_argument(
+        "--emergency-nice", type=int, default=0,
+        help="nice value of the emergency lane's processes (negative: ahead "
+        "of the field's workers for the CPU; needs root)",
+    )
     parser.add_argument(
         "--api-registrations", type=int, default=200,
         help="agents registered through the API; the rest are seeded in bulk",
@@ -313,7 +326,9 @@ def agents_seed(env: dict, client_id: int, first: int, count: int) -> list:
     return [tuple(pair) for pair in json.loads(done.stdout.splitlines()[-1])]
 
 
-async def ramp(args, env, server, client_id, token, steps, costs) -> list:
+async def ramp(args, env, servers, client_id, token, steps, costs) -> list:
+    """Run each step; `servers` is the field's server, then the emergency
+    lane's when there is one (its CPU counts as the server's)."""
     rng = random.Random(2)
     agents, results = [], []
     for count in steps:
@@ -341,11 +356,20 @@ async def ramp(args, env, server, client_id, token, steps, costs) -> list:
             agents, start=measure_from, end=end,
             interval=args.notice_interval, rng=rng,
         )
-        events = sorted(events + notices, key=lambda event: event[0])
         load = Load(port=args.port, token=token, connections=args.connections)
-        cpu_before, wall_before = server.cpu_seconds(), time.monotonic()
+        cpu_before, wall_before = servers_cpu(servers), time.monotonic()
         gen_before = time.process_time()
-        await load.run(events, until=end + DRAIN_SECONDS)
+        if len(servers) > 1:
+            lane = Load(port=servers[1].port, token=token, connections=4)
+            await asyncio.gather(
+                load.run(events, until=end + DRAIN_SECONDS),
+                lane.run(notices, until=end + DRAIN_SECONDS),
+            )
+            load.samples += lane.samples
+            load.failures += lane.failures
+        else:
+            events = sorted(events + notices, key=lambda event: event[0])
+            await load.run(events, until=end + DRAIN_SECONDS)
         wall = time.monotonic() - wall_before
 
         summary = step_summary(
@@ -355,7 +379,7 @@ async def ramp(args, env, server, client_id, token, steps, costs) -> list:
         delays = queue_delays(env, noticed)
         summary["emergency_p99_ms"] = round(percentile(delays, 0.99), 2)
         summary["emergency_p50_ms"] = round(percentile(delays, 0.50), 2)
-        server_cpu = server.cpu_seconds() - cpu_before
+        server_cpu = servers_cpu(servers) - cpu_before
         summary["server_cpu_cores"] = round(server_cpu / wall, 2)
         answered = sum(1 for sample in load.samples if sample[2])
         summary["server_cpu_ms_per_request"] = round(
@@ -377,13 +401,17 @@ async def ramp(args, env, server, client_id, token, steps, costs) -> list:
         log("step %s: %s", count, json.dumps(summary))
         if not costs and (count >= CALIBRATION_MIN_AGENTS or count == steps[-1]):
             costs.update(await cpu_calibrate(
-                args=args, server=server, token=token, agents=agents
+                args=args, server=servers[0], token=token, agents=agents
             ))
         for failure in load.failures[:5]:
             log("failed request: %r", failure)
         if not summary["passed"] and not args.keep_going:
             break
     return results
+
+
+def servers_cpu(servers: list[Server]) -> float:
+    return sum(server.cpu_seconds() for server in servers)
 
 
 def offered_rate(agents: int) -> float:
@@ -450,6 +478,8 @@ def final_report(args, results: list[dict], costs: dict) -> dict:
         "load_average_1m": max(step["load_average_1m"] for step in results),
         "workers": args.workers,
         "threads": args.threads,
+        "emergency_workers": args.emergency_workers,
+        "emergency_nice": args.emergency_nice,
         "server": args.server,
         "step_seconds": args.step_seconds,
         "cpu_count": os.cpu_count(),
@@ -482,21 +512,29 @@ def main() -> None:
         "client, token = client_create(name='bench', email=''); "
         "print(json.dumps([client.pk, token]))"
     ))
-    server = Server(
+    servers = [Server(
         env=env, port=args.port, workers=args.workers, threads=args.threads,
         log_path=log_dir / "agent_load_server.log", kind=args.server,
-    )
+    )]
+    if args.emergency_workers:
+        servers.append(Server(
+            env=env, port=args.port + 1, workers=args.emergency_workers,
+            threads=args.threads, kind=args.server, nice=args.emergency_nice,
+            log_path=log_dir / "agent_load_emergency_server.log",
+        ))
     event_loop_install()
     try:
-        server.start()
-        log("%s: %s workers x %s threads on port %s",
-            args.server, args.workers, args.threads, args.port)
+        for server in servers:
+            server.start()
+            log("%s: %s workers x %s threads on port %s",
+                args.server, server.workers, server.threads, server.port)
         costs: dict = {}
         results = asyncio.run(
-            ramp(args, env, server, client_id, token, steps, costs)
+            ramp(args, env, servers, client_id, token, steps, costs)
         )
     finally:
-        server.stop()
+        for server in servers:
+            server.stop()
         redis_flush(args.redis_url)
     print(json.dumps(final_report(args, results, costs)))
 

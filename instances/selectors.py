@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from django.db.models import Avg, Count
+from django.db.models import Avg, Count, Q
 from django.utils import timezone
 
 from instances.models import (
@@ -20,8 +20,13 @@ ACCEPTABLE_TYPES_LOOKBACK_HOURS = 24
 
 def agent_acceptable_types(*, agent) -> list[str]:
     """The agent's own type plus every type it reported prices for lately."""
+    types = {agent.instance_type, *_types_reported(agent)}
+    return sorted(t for t in types if t)
+
+
+def _types_reported(agent):
     since = timezone.now() - timedelta(hours=ACCEPTABLE_TYPES_LOOKBACK_HOURS)
-    reported = (
+    return (
         RawPriceReport.objects.filter(
             agent_id=agent.pk,
             price_type=RawPriceReport.PriceType.SPOT,
@@ -30,13 +35,15 @@ def agent_acceptable_types(*, agent) -> list[str]:
         .values_list("instance_type", flat=True)
         .distinct()
     )
-    types = {agent.instance_type, *reported}
-    return sorted(t for t in types if t)
 
 
 def pools_acceptable(*, agent, exclude_pool_ids=(), exclude_azs=()) -> list[SpotPool]:
+    """Pools of the agent's acceptable types in its region, in one query (the
+    reported types are a subquery): failovers read this."""
     pools = SpotPool.objects.filter(
-        region=agent.region, instance_type__in=agent_acceptable_types(agent=agent)
+        Q(instance_type=agent.instance_type)
+        | Q(instance_type__in=_types_reported(agent)),
+        region=agent.region,
     ).exclude(pk__in=list(exclude_pool_ids))
     if exclude_azs:
         pools = pools.exclude(az__in=list(exclude_azs))
@@ -108,26 +115,26 @@ def instance_find(*, agent_id: int, instance_id: str) -> Instance | None:
     )
 
 
-def replica_ready(*, agent_id: int) -> Replica | None:
-    return (
+def replicas_standing_by(*, agent_id: int) -> tuple[Replica | None, Replica | None]:
+    """The agent's newest ready replica and its newest launching one, read
+    together: a failover takes the first, else the second."""
+    candidates = (
         Replica.objects.select_related("instance")
         .filter(
+            Q(status=Replica.Status.READY,
+              instance__state=Instance.State.RUNNING_REPLICA)
+            | Q(status=Replica.Status.LAUNCHING),
             agent_id=agent_id,
-            status=Replica.Status.READY,
-            instance__state=Instance.State.RUNNING_REPLICA,
         )
-        .order_by("-ready_at")
-        .first()
+        .order_by("-ready_at", "-created_at", "-id")
     )
-
-
-def replica_launching(*, agent_id: int) -> Replica | None:
-    return (
-        Replica.objects.select_related("instance")
-        .filter(agent_id=agent_id, status=Replica.Status.LAUNCHING)
-        .order_by("-created_at")
-        .first()
-    )
+    ready = launching = None
+    for replica in candidates:
+        if replica.status == Replica.Status.READY:
+            ready = ready or replica
+        else:
+            launching = launching or replica
+    return ready, launching
 
 
 def replicas_active(*, agent_id: int):

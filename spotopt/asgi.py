@@ -12,6 +12,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from spotopt.routing import websocket_urlpatterns  # noqa: E402
+from spotopt.runtime import startup_objects_freeze  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -21,3 +22,4 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+startup_objects_freeze()

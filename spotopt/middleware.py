@@ -13,12 +13,14 @@ REQUEST_ID_MAX_LENGTH = 128
 
 
 class RequestIdMiddleware:
-    """Tag the request and its log records with the caller's X-Request-ID."""
+    """Tag the request and its log records with the caller's X-Request-ID,
+    and note when it arrived (the emergency path measures from then)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        request.received_at = time.perf_counter()
         supplied = request.headers.get("X-Request-ID", "")[:REQUEST_ID_MAX_LENGTH]
         request.log_id = supplied or uuid.uuid4().hex
         token = current_request_id.set(request.log_id)

@@ -6,3 +6,7 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spotopt.settings.base")
 application = get_wsgi_application()
+
+from spotopt.runtime import startup_objects_freeze  # noqa: E402
+
+startup_objects_freeze()

@@ -60,12 +60,13 @@ def _bump(agent_id: int) -> None:
 
 
 def _bump_generation(agent_id: int) -> None:
+    # The key outlives its first bump, so one round trip is the usual cost.
     key = _generation_key(agent_id)
-    cache.add(key, 0, timeout=None)
     try:
         cache.incr(key)
     except ValueError:
-        cache.set(key, 1, timeout=None)
+        if not cache.add(key, 1, timeout=None):
+            cache.incr(key)  # Another process created it in between.
 
 
 def command_enqueue(

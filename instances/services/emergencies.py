@@ -5,7 +5,7 @@ import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -15,9 +15,8 @@ from instances.selectors import (
     instance_find,
     pool_choose_fastest,
     pool_choose_uncorrelated,
-    replica_launching,
-    replica_ready,
     replicas_active,
+    replicas_standing_by,
 )
 from instances.services.launches import (
     instance_promote_request,
@@ -56,27 +55,22 @@ def _notice_instance(agent, instance_id: str, found=None) -> Instance:
     return instance
 
 
-def _open_event(agent, instance, kind, detected_at, deadline=None):
-    """Create the open event, or return (existing, False) for a repeat."""
-    try:
-        with transaction.atomic():
-            event = EmergencyEvent.objects.create(
-                agent=agent,
-                client_id=agent.client_id,
-                instance=instance,
-                kind=kind,
-                detected_at=detected_at,
-                deadline=deadline,
-            )
-            return event, True
-    except IntegrityError:
-        event = EmergencyEvent.objects.get(
-            instance=instance, kind=kind, status=EmergencyEvent.Status.OPEN
-        )
+def _repeat_counted(instance, kind) -> EmergencyEvent | None:
+    """The instance's open event of this kind, counted once more, or None.
+
+    Every notice takes its agent's lock before it gets here, so an event
+    not found now cannot appear before this transaction ends; the unique
+    constraint on open events stays as the backstop.
+    """
+    event = EmergencyEvent.objects.filter(
+        instance=instance, kind=kind, status=EmergencyEvent.Status.OPEN
+    ).first()
+    if event is not None:
         EmergencyEvent.objects.filter(pk=event.pk).update(
-            notice_count=event.notice_count + 1
+            notice_count=F("notice_count") + 1
         )
-        return event, False
+        event.notice_count += 1
+    return event
 
 
 def rebalance_record(
@@ -87,12 +81,14 @@ def rebalance_record(
     with transaction.atomic():
         agent = agent_lock(agent_id)
         instance = _notice_instance(agent, instance_id)
-        event, is_new = _open_event(
-            agent, instance, EmergencyEvent.Kind.REBALANCE,
-            detected_at or timezone.now(),
+        repeat = _repeat_counted(instance, EmergencyEvent.Kind.REBALANCE)
+        if repeat is not None:
+            return _rebalance_answer(repeat, "repeat of an open recommendation")
+        event = EmergencyEvent.objects.create(
+            agent=agent, client_id=agent.client_id, instance=instance,
+            kind=EmergencyEvent.Kind.REBALANCE,
+            detected_at=detected_at or timezone.now(),
         )
-        if not is_new:
-            return _rebalance_answer(event, "repeat of an open recommendation")
 
         if agent.notice_status == Agent.NoticeStatus.NONE:
             Agent.objects.filter(pk=agent.pk).update(
@@ -163,7 +159,7 @@ def _rebalance_answer(event: EmergencyEvent, reason: str) -> dict:
 
 def termination_record(
     *, agent_id: int, instance_id: str, termination_time: datetime | None,
-    request_id: str = "",
+    request_id: str = "", received: float | None = None,
 ) -> dict:
     """Fail over before the deadline; repeated notices are one event.
 
@@ -174,24 +170,27 @@ def termination_record(
 
     A notice for an instance that is not serving (a replica, or one already
     on its way out) fails nothing over: the primary is healthy.
+
+    `received` is when the request arrived (a perf_counter reading): the
+    event records the delay from then to the command's commit.
     """
-    started = time.perf_counter()
+    started = received or time.perf_counter()
     now = timezone.now()
     deadline = termination_time or now + timedelta(
         seconds=settings.TERMINATION_NOTICE_SECONDS
     )
-    with transaction.atomic():
+    # No savepoint: inside a caller's transaction (an idempotent request's)
+    # an error here undoes the caller's work too, which is what it wants.
+    with transaction.atomic(savepoint=False):
         agent = agent_lock(agent_id)
         standby = instance_find(agent_id=agent.pk, instance_id=instance_id)
         if standby is not None and standby.state in STANDBY_STATES:
             return _standby_noticed(agent, standby, now, deadline, request_id)
 
         instance = _notice_instance(agent, instance_id, found=standby)
-        event, is_new = _open_event(
-            agent, instance, EmergencyEvent.Kind.TERMINATION, now, deadline
-        )
-        if not is_new:
-            return _termination_answer(event, "already_handled")
+        repeat = _repeat_counted(instance, EmergencyEvent.Kind.TERMINATION)
+        if repeat is not None:
+            return _termination_answer(repeat, "already_handled")
 
         Agent.objects.filter(pk=agent.pk).update(
             notice_status=Agent.NoticeStatus.TERMINATION, notice_deadline=deadline
@@ -205,13 +204,14 @@ def termination_record(
             status=EmergencyEvent.Status.RESOLVED,
             resolved_at=now,
         )
-        event.action = _failover_start(agent, instance, event, request_id)
-        event.queue_delay_ms = (time.perf_counter() - started) * 1000
-        event.save(
-            update_fields=[
-                "action", "replica", "command", "target_pool_id", "queue_delay_ms"
-            ]
+        # The event is written once, with what the failover did.
+        event = EmergencyEvent(
+            agent=agent, client_id=agent.client_id, instance=instance,
+            kind=EmergencyEvent.Kind.TERMINATION, detected_at=now,
+            deadline=deadline,
         )
+        event.action = _failover_start(agent, instance, event, request_id)
+        event.save(force_insert=True)
         notification_create(
             client_id=agent.client_id,
             kind=Notification.Kind.EMERGENCY_NOTICE,
@@ -220,17 +220,30 @@ def termination_record(
             severity=Notification.Severity.CRITICAL,
             agent_id=agent.pk,
         )
+        # The command is in the queue once the caller's transaction (the
+        # idempotent request's) commits: the delay is measured to then.
+        transaction.on_commit(
+            lambda: _queue_delay_record(event, agent.pk, instance.pk, started),
+            robust=True,
+        )
     event_publish(
         client_id=agent.client_id,
         event_type="emergency.termination",
         payload={"agent_id": agent.pk, "event_id": event.pk,
                  "deadline": deadline.isoformat(), "action": event.action},
     )
+    return _termination_answer(event, event.action)
+
+
+def _queue_delay_record(event, agent_id: int, instance_id: int, started) -> None:
+    event.queue_delay_ms = (time.perf_counter() - started) * 1000
+    EmergencyEvent.objects.filter(pk=event.pk).update(
+        queue_delay_ms=event.queue_delay_ms
+    )
     logger.warning(
         "Termination notice for agent %s instance %s: %s, queued in %.1f ms",
-        agent.pk, instance.pk, event.action, event.queue_delay_ms,
+        agent_id, instance_id, event.action, event.queue_delay_ms,
     )
-    return _termination_answer(event, event.action)
 
 
 # Instances whose interruption leaves the primary serving.
@@ -284,7 +297,7 @@ def _standby_noticed(agent, instance, now, deadline, request_id) -> dict:
 
 
 def _failover_start(agent, instance, event, request_id) -> str:
-    ready = replica_ready(agent_id=agent.pk)
+    ready, launching = replicas_standing_by(agent_id=agent.pk)
     if ready is not None:
         event.replica = ready
         event.target_pool_id = ready.instance.pool_key
@@ -292,12 +305,12 @@ def _failover_start(agent, instance, event, request_id) -> str:
             instance=ready.instance,
             old_primary=instance,
             priority=Command.Priority.EMERGENCY,
-            cause=f"termination notice {event.pk}",
+            cause=f"termination notice for instance {instance.pk}",
             request_id=request_id,
         )
         return "promote_replica"
 
-    launching = replica_launching(agent_id=agent.pk) or _switch_launch(agent)
+    launching = launching or _switch_launch(agent)
     if launching is not None:
         event.replica = launching if isinstance(launching, Replica) else None
         instance_launching = getattr(launching, "instance", None) or launching
@@ -321,7 +334,7 @@ def _failover_start(agent, instance, event, request_id) -> str:
         mode=Instance.Mode.SPOT if pool else Instance.Mode.ONDEMAND,
         pool=pool,
         priority=Command.Priority.EMERGENCY,
-        cause=f"termination notice {event.pk}",
+        cause=f"termination notice for instance {instance.pk}",
         request_id=request_id,
     )
     event.replica, event.command = replica, command

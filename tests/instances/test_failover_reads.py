@@ -1,0 +1,90 @@
+"""What a failover reads before it acts: the replicas standing by, the pools
+it may launch in, and the one event it writes."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from instances.models import AuditEvent, Command, EmergencyEvent, Replica
+from instances.selectors import pools_acceptable, replicas_standing_by
+from pricing.models import RawPriceReport
+from tests.agents.test_agent_api_paths import emergency_replica, launched, ok_object
+from tests.conftest import price_report
+
+pytestmark = pytest.mark.django_db
+
+
+def test_no_replica_standing_by(priced):
+    assert replicas_standing_by(agent_id=priced.pk) == (None, None)
+
+
+def test_a_ready_replica_and_a_launching_one_are_told_apart(owner, priced):
+    launched(owner, priced, emergency_replica(owner, priced), "i-0ready")
+    still_launching = emergency_replica(owner, priced)
+
+    ready, launching = replicas_standing_by(agent_id=priced.pk)
+
+    assert ready.instance.instance_id == "i-0ready"
+    assert launching.instance == still_launching.instance
+
+
+def test_a_ready_replica_whose_instance_left_is_not_standing_by(owner, priced):
+    launched(owner, priced, emergency_replica(owner, priced), "i-0gone")
+    Replica.objects.filter(agent=priced).update(status=Replica.Status.READY)
+    replica = Replica.objects.get(agent=priced)
+    type(replica.instance).objects.filter(pk=replica.instance_id).update(
+        state="terminated"
+    )
+
+    assert replicas_standing_by(agent_id=priced.pk) == (None, None)
+
+
+def test_a_notice_promotes_the_ready_replica_not_the_launching_one(owner, priced):
+    launched(owner, priced, emergency_replica(owner, priced), "i-0ready")
+    emergency_replica(owner, priced)
+
+    body = ok_object(owner.post(
+        f"/api/agents/{priced.pk}/termination-imminent",
+        {"instance_id": "i-0primary"},
+    ))
+
+    assert body["action"] == "promote_replica"
+    assert body["replica_instance_id"] == "i-0ready"
+
+
+def test_acceptable_pools_take_the_types_reported_lately_in_one_query(
+    owner, priced, django_assert_num_queries
+):
+    owner.post(
+        f"/api/agents/{priced.pk}/pricing-report",
+        price_report(("c5.large.us-east-1a", "0.05"), ("r5.large.us-east-1a", "0.06")),
+    )
+    RawPriceReport.objects.filter(instance_type="r5.large").update(
+        received_at=timezone.now() - timedelta(hours=25)
+    )
+
+    with django_assert_num_queries(1):
+        pools = pools_acceptable(agent=priced, exclude_azs=["us-east-1c"])
+
+    assert sorted(pool.pool_id for pool in pools) == [
+        "c5.large.us-east-1a", "m5.large.us-east-1a", "m5.large.us-east-1b",
+    ]
+
+
+def test_a_failover_writes_its_event_once_with_what_it_did(owner, priced):
+    body = ok_object(owner.post(
+        f"/api/agents/{priced.pk}/termination-imminent",
+        {"instance_id": "i-0primary"},
+    ))
+
+    event = EmergencyEvent.objects.get(agent=priced)
+    assert event.kind == "termination" and event.status == "open"
+    assert (event.action, event.command_id) == ("launch_replica", body["command_id"])
+    assert event.replica.instance == Command.objects.get(pk=body["command_id"]).instance
+    assert event.target_pool_id == body["target_pool_id"]
+    noticed = event.instance
+    assert AuditEvent.objects.filter(
+        instance=event.replica.instance,
+        cause=f"termination notice for instance {noticed.pk}",
+    ).exists()
