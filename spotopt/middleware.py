@@ -20,7 +20,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        request.received_at = time.perf_counter()
+        request.arrival_clock = time.perf_counter()
         supplied = request.headers.get("X-Request-ID", "")[:REQUEST_ID_MAX_LENGTH]
         request.log_id = supplied or uuid.uuid4().hex
         token = current_request_id.set(request.log_id)

@@ -77,7 +77,7 @@ def _termination_response(agent_id: int, data, request) -> Response:
             instance_id=data["instance_id"],
             termination_time=data.get("termination_time"),
             request_id=request.log_id,
-            received=getattr(request, "received_at", None),
+            arrival_clock=getattr(request, "arrival_clock", None),
         )
     except NoInstance as error:
         raise NotFound(str(error))

@@ -159,7 +159,7 @@ def _rebalance_answer(event: EmergencyEvent, reason: str) -> dict:
 
 def termination_record(
     *, agent_id: int, instance_id: str, termination_time: datetime | None,
-    request_id: str = "", received: float | None = None,
+    request_id: str = "", arrival_clock: float | None = None,
 ) -> dict:
     """Fail over before the deadline; repeated notices are one event.
 
@@ -171,10 +171,10 @@ def termination_record(
     A notice for an instance that is not serving (a replica, or one already
     on its way out) fails nothing over: the primary is healthy.
 
-    `received` is when the request arrived (a perf_counter reading): the
-    event records the delay from then to the command's commit.
+    `arrival_clock` is the perf_counter reading when the request arrived:
+    the event records the delay from then to the command's commit.
     """
-    started = received or time.perf_counter()
+    started = arrival_clock or time.perf_counter()
     now = timezone.now()
     deadline = termination_time or now + timedelta(
         seconds=settings.TERMINATION_NOTICE_SECONDS
