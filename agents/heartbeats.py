@@ -29,6 +29,7 @@ from agents.idempotency import savepoint_if_in_transaction
 from agents.models import CONFIG_FIELDS, Agent, IdempotencyKey
 from instances.models import Instance
 from spotopt.cache import cache_safely
+from spotopt.sql import column, table
 
 # The inventory a heartbeat reports is checked for zombies up to this many.
 RUNNING_INSTANCES_CHECKED = 500
@@ -137,17 +138,11 @@ def _is_memo(told) -> bool:
 
 @functools.cache
 def _unchanged_sql(with_request_key: bool) -> str:
-    quote = connection.ops.quote_name
-
-    def column(model, name):
-        return quote(model._meta.get_field(name).column)
-
-    agent_table = quote(Agent._meta.db_table)
     config_match = " AND ".join(
         f"{column(Agent, name)} = %s" for name in CONFIG_FIELDS
     )
     beat = f"""
-        UPDATE {agent_table}
+        UPDATE {table(Agent)}
         SET {column(Agent, "last_heartbeat_at")} = %s,
             {column(Agent, "offline_after")} = %s
         WHERE {column(Agent, "id")} = %s AND {column(Agent, "client")} = %s
@@ -155,7 +150,7 @@ def _unchanged_sql(with_request_key: bool) -> str:
           AND {column(Agent, "notice_status")} = %s
           AND {config_match}
           AND NOT EXISTS (
-            SELECT 1 FROM {quote(Instance._meta.db_table)}
+            SELECT 1 FROM {table(Instance)}
             WHERE {column(Instance, "agent")} = %s
               AND {column(Instance, "state")} = %s
               AND {column(Instance, "instance_id")} = ANY(%s::text[])
@@ -172,7 +167,7 @@ def _unchanged_sql(with_request_key: bool) -> str:
     )
     return f"""
         WITH beat AS ({beat})
-        INSERT INTO {quote(IdempotencyKey._meta.db_table)} ({key_columns})
+        INSERT INTO {table(IdempotencyKey)} ({key_columns})
         SELECT %s, %s, %s, %s, %s, %s, %s::jsonb, %s FROM beat
         RETURNING 1
     """

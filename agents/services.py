@@ -5,7 +5,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from agents.authentication import client_cache_clear
@@ -22,6 +22,7 @@ from notifications.services import notification_create
 from pricing.selectors import ondemand_price_get
 from pricing.services import pool_get_or_create
 from spotopt.events import event_publish
+from spotopt.sql import all_columns, table
 
 logger = logging.getLogger(__name__)
 
@@ -265,13 +266,10 @@ def heartbeat_record(
 
 @functools.cache
 def _heartbeat_sql() -> str:
-    quote = connection.ops.quote_name
-    table = quote(Agent._meta.db_table)
-    columns = ", ".join(quote(field.column) for field in Agent._meta.concrete_fields)
     return f"""
-        UPDATE {table} SET last_heartbeat_at = %s, offline_after = %s
+        UPDATE {table(Agent)} SET last_heartbeat_at = %s, offline_after = %s
         WHERE id = %s AND client_id = %s AND status = %s
-        RETURNING {columns}
+        RETURNING {all_columns(Agent)}
     """
 
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -22,6 +22,7 @@ from instances.models import Command
 from spotopt.cache import cache_safely
 from spotopt.events import event_publish
 from spotopt.metrics import command_observe
+from spotopt.sql import all_columns, column, table
 
 logger = logging.getLogger(__name__)
 
@@ -178,17 +179,14 @@ def _open_commands_sql() -> str:
     agent's idle marker expires each minute, dozens of reads a second
     across a fleet, and the ORM building the query each time made a read
     0.8 ms of CPU instead of 0.3 (in-process, an empty queue)."""
-    quote = connection.ops.quote_name
+    def col(name):
+        return column(Command, name)
 
-    def column(name):
-        return quote(Command._meta.get_field(name).column)
-
-    columns = ", ".join(quote(field.column) for field in Command._meta.concrete_fields)
     return f"""
-        SELECT {columns} FROM {quote(Command._meta.db_table)}
-        WHERE {column("agent")} = %s AND {column("status")} IN (%s, %s)
-          AND {column("expires_at")} > %s
-        ORDER BY {column("priority")} DESC, {column("created_at")}, {column("id")}
+        SELECT {all_columns(Command)} FROM {table(Command)}
+        WHERE {col("agent")} = %s AND {col("status")} IN (%s, %s)
+          AND {col("expires_at")} > %s
+        ORDER BY {col("priority")} DESC, {col("created_at")}, {col("id")}
     """
 
 

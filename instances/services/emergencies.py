@@ -55,16 +55,20 @@ def _notice_instance(agent, instance_id: str, found=None) -> Instance:
     return instance
 
 
-def _repeat_counted(instance, kind) -> EmergencyEvent | None:
-    """The instance's open event of this kind, counted once more, or None.
+def _open_events(instance, kind):
+    return EmergencyEvent.objects.filter(
+        instance=instance, kind=kind, status=EmergencyEvent.Status.OPEN
+    )
+
+
+def _repeat_counted(events) -> EmergencyEvent | None:
+    """The first of `events`, counted as noticed once more, or None.
 
     Every notice takes its agent's lock before it gets here, so an event
     not found now cannot appear before this transaction ends; the unique
     constraint on open events stays as the backstop.
     """
-    event = EmergencyEvent.objects.filter(
-        instance=instance, kind=kind, status=EmergencyEvent.Status.OPEN
-    ).first()
+    event = events.first()
     if event is not None:
         EmergencyEvent.objects.filter(pk=event.pk).update(
             notice_count=F("notice_count") + 1
@@ -81,7 +85,9 @@ def rebalance_record(
     with transaction.atomic():
         agent = agent_lock(agent_id)
         instance = _notice_instance(agent, instance_id)
-        repeat = _repeat_counted(instance, EmergencyEvent.Kind.REBALANCE)
+        repeat = _repeat_counted(
+            _open_events(instance, EmergencyEvent.Kind.REBALANCE)
+        )
         if repeat is not None:
             return _rebalance_answer(repeat, "repeat of an open recommendation")
         event = EmergencyEvent.objects.create(
@@ -188,18 +194,16 @@ def termination_record(
             return _standby_noticed(agent, standby, now, deadline, request_id)
 
         instance = _notice_instance(agent, instance_id, found=standby)
-        repeat = _repeat_counted(instance, EmergencyEvent.Kind.TERMINATION)
+        repeat = _repeat_counted(
+            _open_events(instance, EmergencyEvent.Kind.TERMINATION)
+        )
         if repeat is not None:
             return _termination_answer(repeat, "already_handled")
 
         Agent.objects.filter(pk=agent.pk).update(
             notice_status=Agent.NoticeStatus.TERMINATION, notice_deadline=deadline
         )
-        EmergencyEvent.objects.filter(
-            instance=instance,
-            kind=EmergencyEvent.Kind.REBALANCE,
-            status=EmergencyEvent.Status.OPEN,
-        ).update(
+        _open_events(instance, EmergencyEvent.Kind.REBALANCE).update(
             became_interruption=True,
             status=EmergencyEvent.Status.RESOLVED,
             resolved_at=now,
@@ -262,13 +266,10 @@ def _standby_noticed(agent, instance, now, deadline, request_id) -> dict:
     replace the healthy primary. The event is closed at once, so it never
     counts as the agent's open failover; a reclaimed replica is retired.
     """
-    event = EmergencyEvent.objects.filter(
+    event = _repeat_counted(EmergencyEvent.objects.filter(
         instance=instance, kind=EmergencyEvent.Kind.TERMINATION
-    ).first()
+    ))
     if event is not None:
-        EmergencyEvent.objects.filter(pk=event.pk).update(
-            notice_count=F("notice_count") + 1
-        )
         return _termination_answer(event, "already_handled")
 
     event = EmergencyEvent.objects.create(
