@@ -12,12 +12,12 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from agents.models import CONFIG_FIELDS, Agent, Client, IdempotencyKey
-from agents.services import (
-    agent_config_update,
+from agents.services.clients import (
     client_create,
     client_status_set,
     client_token_rotate,
 )
+from agents.services.lifecycle import agent_config_update
 from instances.models import AuditEvent
 from instances.services.operator import agent_self_destruct
 

@@ -57,6 +57,8 @@ def heartbeat_memo_key(agent_id: int) -> str:
 
 def heartbeat_answer_remember(agent: Agent) -> None:
     """Remember what an online agent was told, for its next heartbeat."""
+    if connection.vendor != "postgresql":
+        return  # Only the PostgreSQL shortcut reads it.
     key = heartbeat_memo_key(agent.pk)
     if agent.status != Agent.Status.ONLINE:
         cache_safely(lambda: cache.delete(key), about="heartbeat memos")

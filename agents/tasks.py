@@ -4,8 +4,8 @@ from celery import shared_task
 from django.conf import settings
 
 from agents.idempotency import idempotency_keys_prune
-from agents.services import agents_mark_offline
-from instances.services.emergencies import replicas_retire_expired
+from agents.services.lifecycle import agents_mark_offline
+from instances.services.rebalances import replicas_retire_expired
 from instances.services.replicas import replicas_reconcile_all
 from instances.services.sweeps import commands_expire
 

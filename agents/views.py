@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from agents.filters import AgentFilter
 from agents.forms import AgentConfigForm
 from agents.selectors import agent_get, agent_list
-from agents.services import agent_config_update
+from agents.services.lifecycle import agent_config_update
 from decisions.models import DecisionLog
 from instances.selectors import instance_list
 from spotopt.pages import client_page, page_context, page_of

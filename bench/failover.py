@@ -82,7 +82,7 @@ def service_start(args) -> tuple[Server, str]:
     redis_flush(args.redis_url)
     manage(env, "migrate", "--noinput")
     token = django_eval(env, (
-        "import json; from agents.services import client_create; "
+        "import json; from agents.services.clients import client_create; "
         "c, t = client_create(name='failover-bench'); print(json.dumps(t))"
     ))
     log_path = Path(tempfile.gettempdir()) / "bench_failover_server.log"

@@ -108,7 +108,7 @@ def prices_seed(*, world: SimWorld) -> int:
 
 def auto_switch_enable(*, agent_ids: list[int]) -> None:
     from agents.models import Agent
-    from agents.services import agent_config_update
+    from agents.services.lifecycle import agent_config_update
 
     for agent in Agent.objects.filter(pk__in=agent_ids):
         _with_retries(lambda agent=agent: agent_config_update(

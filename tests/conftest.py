@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from agents.authentication import client_cache_clear
 from agents.models import Agent, Client
-from agents.services import client_create
+from agents.services.clients import client_create
 
 REQUIRE_SERVICES = bool(os.environ.get("REQUIRE_SERVICES"))
 

@@ -10,7 +10,11 @@ from rest_framework.views import APIView
 from agents.api import client_serializers as s
 from agents.filters import AgentFilter
 from agents.selectors import agent_get, agent_list
-from agents.services import agent_config_update, agent_enabled_toggle, agent_remove
+from agents.services.lifecycle import (
+    agent_config_update,
+    agent_enabled_toggle,
+    agent_remove,
+)
 from decisions.filters import DecisionFilter
 from decisions.models import DecisionLog
 from instances.models import AuditEvent

@@ -20,7 +20,7 @@ from agents.api import operator_serializers as s
 from agents.authentication import ClientTokenAuthentication
 from agents.filters import AgentFilter
 from agents.models import Agent, Client
-from agents.services import client_create, client_delete, client_token_rotate
+from agents.services.clients import client_create, client_delete, client_token_rotate
 from instances.filters import InstanceFilter
 from instances.models import Instance
 from spotopt.health import system_health

@@ -15,12 +15,8 @@ from agents.heartbeats import (
     running_instance_ids,
 )
 from agents.models import Agent
-from agents.services import (
-    Registration,
-    agent_register,
-    agent_stopped_record,
-    heartbeat_record,
-)
+from agents.services.lifecycle import agent_stopped_record, heartbeat_record
+from agents.services.registration import Registration, agent_register
 from instances.models import Command
 from instances.services.commands import command_pending_count, command_poll
 from instances.services.lifecycle import audit_record

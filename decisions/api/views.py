@@ -6,8 +6,8 @@ from rest_framework import status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from agents.api import serializers as s
 from agents.api.base import REQUEST_ID_HEADER, AgentActionView, AgentAPIView
+from decisions.api import serializers as s
 from decisions.models import DecisionLog
 from decisions.services import decision_make
 from instances.models import Switch

@@ -10,18 +10,18 @@ from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from agents.api import serializers as s
 from agents.api.base import REQUEST_ID_HEADER, AgentActionView, AgentAPIView
 from agents.models import Agent
-from agents.services import agent_instance_gone
+from agents.services.lifecycle import agent_instance_gone
 from instances import selectors
+from instances.api import serializers as s
 from instances.models import Command, EmergencyEvent, Instance
 from instances.services.emergencies import (
-    NoInstance,
     emergency_replica_create,
-    rebalance_record,
     termination_record,
 )
+from instances.services.notices import NoInstance
+from instances.services.rebalances import rebalance_record
 from instances.services.reports import switch_report_record
 from instances.services.results import instance_terminated_record
 from instances.services.switching import (

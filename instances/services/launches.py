@@ -2,7 +2,7 @@
 
 Each primitive changes one instance by compare-and-set and queues the one
 command that makes the agent act; the saga steps in switching.py,
-results.py and emergencies.py compose them.
+results.py, emergencies.py and rebalances.py compose them.
 """
 
 import logging

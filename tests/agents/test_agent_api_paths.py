@@ -216,7 +216,7 @@ def test_commands_pending_keeps_its_object_when_idle(owner, registered):
 
 
 def test_queue_lists_highest_priority_first_then_oldest(owner, priced):
-    from agents.services import agent_config_update
+    from agents.services.lifecycle import agent_config_update
 
     agent_config_update(agent=priced, changes={"replica_count": 1}, cause="test")
     scheduled = Command.objects.get(agent=priced)

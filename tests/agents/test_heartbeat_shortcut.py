@@ -12,7 +12,7 @@ from django.utils import timezone
 from agents.heartbeats import heartbeat_memo_key
 from agents.idempotency import body_digest
 from agents.models import Agent, IdempotencyKey
-from agents.services import agents_mark_offline
+from agents.services.lifecycle import agents_mark_offline
 from instances.models import AuditEvent, Command, Instance
 from instances.services.commands import command_enqueue
 

@@ -3,7 +3,7 @@
 import pytest
 from django.test import override_settings
 
-from agents.services import client_status_set
+from agents.services.clients import client_status_set
 from instances.models import Command
 from instances.services.commands import command_enqueue
 

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from agents import authentication
 from agents.models import Client
-from agents.services import client_status_set
+from agents.services.clients import client_status_set
 from instances.models import Command
 from instances.services.commands import command_enqueue, idle_marker_keys
 

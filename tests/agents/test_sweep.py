@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from agents.models import Agent
-from agents.services import agents_mark_offline
+from agents.services.lifecycle import agents_mark_offline
 from instances.models import Command
 from instances.services.commands import command_enqueue, command_poll
 from notifications.models import Notification

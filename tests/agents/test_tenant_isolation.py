@@ -6,7 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from agents.models import Client
-from agents.services import client_status_set, client_token_rotate
+from agents.services.clients import client_status_set, client_token_rotate
 from instances.models import Command, Instance
 from tests.agents.agent_paths import (
     GET_PATHS,

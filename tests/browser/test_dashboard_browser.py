@@ -11,7 +11,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from agents.models import Agent, ClientMembership
-from agents.services import agents_mark_offline
+from agents.services.lifecycle import agents_mark_offline
 from instances.models import Instance, Switch
 from tests.conftest import REGISTRATION
 

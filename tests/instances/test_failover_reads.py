@@ -4,6 +4,8 @@ it may launch in, and the one event it writes."""
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from instances.models import AuditEvent, Command, EmergencyEvent, Replica
@@ -88,3 +90,44 @@ def test_a_failover_writes_its_event_once_with_what_it_did(owner, priced):
         instance=event.replica.instance,
         cause=f"termination notice for instance {noticed.pk}",
     ).exists()
+
+
+def test_a_notice_reads_the_open_events_once_and_updates_none_it_has_not(
+    owner, priced
+):
+    with CaptureQueriesContext(connection) as captured:
+        ok_object(owner.post(
+            f"/api/agents/{priced.pk}/termination-imminent",
+            {"instance_id": "i-0primary"},
+        ))
+
+    event_statements = [
+        query["sql"] for query in captured.captured_queries
+        if 'FROM "instances_emergencyevent"' in query["sql"]
+        or query["sql"].startswith('UPDATE "instances_emergencyevent"')
+    ]
+    # No open event to find, none to resolve: the delay's UPDATE comes
+    # after the commit, outside this request's statements in a test.
+    assert len(event_statements) == 1
+    assert event_statements[0].startswith("SELECT")
+
+
+def test_a_notice_resolves_the_open_rebalance_event_as_an_interruption(
+    owner, priced
+):
+    ok_object(owner.post(
+        f"/api/agents/{priced.pk}/rebalance-recommendation",
+        {"instance_id": "i-0primary"},
+    ))
+    ok_object(owner.post(
+        f"/api/agents/{priced.pk}/termination-imminent",
+        {"instance_id": "i-0primary"},
+    ))
+
+    rebalance = EmergencyEvent.objects.get(agent=priced, kind="rebalance")
+    assert (rebalance.status, rebalance.became_interruption) == ("resolved", True)
+    assert rebalance.resolved_at is not None
+    # The rebalance's replica, still launching, takes over when launched.
+    termination = EmergencyEvent.objects.get(agent=priced, kind="termination")
+    assert (termination.status, termination.action) == ("open", "launch_replica")
+    assert termination.replica == rebalance.replica

@@ -16,7 +16,7 @@ from instances.models import (
     Replica,
     Switch,
 )
-from instances.services.emergencies import replicas_retire_expired
+from instances.services.rebalances import replicas_retire_expired
 from tests.conftest import DEFAULT_POOLS, price_report
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from agents.models import Agent
-from agents.services import client_create
+from agents.services.clients import client_create
 from instances.models import EmergencyEvent, Instance
 from pricing.consolidation import consolidation_run
 from pricing.models import (

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from agents.models import Agent
-from agents.services import client_create
+from agents.services.clients import client_create
 from instances.models import Instance, Switch
 from pricing.ledger import ledger_rebuild
 from pricing.models import ConsolidatedPrice, LedgerHour, OnDemandPrice

@@ -14,7 +14,7 @@ from django.test import AsyncRequestFactory
 from django.utils import timezone
 
 from agents.models import Agent
-from agents.services import agents_mark_offline, heartbeat_record
+from agents.services.lifecycle import agents_mark_offline, heartbeat_record
 from notifications.services import notification_create
 from pricing.models import LedgerRollup
 from pricing.reports import savings_updated_publish

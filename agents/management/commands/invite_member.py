@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from agents.models import Client, ClientMembership
-from agents.services import membership_invite
+from agents.services.clients import membership_invite
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from agents.models import Client
-from agents.services import client_token_rotate
+from agents.services.clients import client_token_rotate
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from agents.models import Client, ClientMembership
-from agents.services import client_create
+from agents.services.clients import client_create
 
 DEMO_CLIENT_NAME = "Demo"
 OPERATOR_USERNAME = "operator"
