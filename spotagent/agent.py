@@ -10,22 +10,22 @@ Two threads share one agent:
   loop is busy with a five-minute launch.
 """
 
-import json
 import logging
 import threading
 import time
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from spotagent import __version__
 from spotagent.backoff import Backoff
 from spotagent.cloud import CloudError
+from spotagent.commands import CommandExecutor, Outcome, now_iso
 from spotagent.config import AgentConfig
 from spotagent.metadata import Identity, MetadataUnavailable, Notice
 from spotagent.server import ServerApi, ServerError, ServerUnreachable
+from spotagent.state import state_read, state_write
 
 logger = logging.getLogger(__name__)
 
@@ -37,27 +37,8 @@ NOTICE_PATHS = {
 }
 
 
-@dataclass
-class Outcome:
-    """What a command did, and the reports that tell the server so.
-
-    The outcome is kept by request id before any report is sent, so a
-    command delivered again after a lost report is answered from here and
-    never executed twice.
-    """
-
-    success: bool
-    message: str = ""
-    result: dict = field(default_factory=dict)
-    followups: list[tuple[str, dict]] = field(default_factory=list)
-
-
 class AgentUnknown(Exception):
     """The server does not know this agent id (404): register again."""
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat()
 
 
 def _deadline(aws_time: str) -> datetime:
@@ -111,6 +92,7 @@ class Agent:
         self._down_since: float | None = None
         self.last_error = ""
         self._next = {"heartbeat": 0.0, "poll": 0.0, "prices": 0.0}
+        self._executor = CommandExecutor(self)
         self._state_load()
 
     # --- running ---------------------------------------------------------
@@ -130,6 +112,11 @@ class Agent:
     def stop(self) -> None:
         self.stopped.set()
         self._wake.set()
+
+    def primary_set(self, instance_id: str) -> None:
+        """The instance this agent now serves from (after a promotion)."""
+        with self._lock:
+            self.instance_id = instance_id
 
     def sleep(self, seconds: float) -> bool:
         """Wait, unless stopped first; True when the agent should go on."""
@@ -259,7 +246,7 @@ class Agent:
         request_id = command["request_id"]
         outcome = self._done.get(request_id)
         if outcome is None:
-            outcome = self._execute(command)
+            outcome = self._executor.execute(command)
             self._remember(request_id, outcome)
         else:
             logger.info("Command %s delivered again; resending result", request_id)
@@ -291,88 +278,12 @@ class Agent:
                 raise
             logger.warning("Server refused %s: %s", suffix, error)
 
-    def _execute(self, command: dict) -> Outcome:
-        kind = command["command_type"]
-        params = command.get("params") or command.get("metadata") or {}
-        handler = getattr(self, f"_do_{kind.lower()}", None)
-        if handler is None:
-            return Outcome(False, f"command type {kind} is not supported")
-
-        logger.info("Executing %s %s", kind, command["request_id"])
-        try:
-            return handler(params, command["request_id"])
-        except CloudError as error:
-            logger.warning("%s %s failed: %s", kind, command["request_id"], error)
-            return Outcome(False, str(error)[:2000])
-
     def _remember(self, request_id: str, outcome: Outcome) -> None:
         with self._lock:
             self._done[request_id] = outcome
             while len(self._done) > DONE_COMMANDS_KEPT:
                 self._done.popitem(last=False)
         self._state_save()
-
-    def _do_launch_instance(self, params: dict, request_id: str) -> Outcome:
-        instance_id = self.cloud.instance_launch(
-            instance_type=params["instance_type"],
-            az=params["az"],
-            market="spot" if params.get("market") == "spot" else "on-demand",
-            ami_id=params.get("ami_id") or self.config.ami_id or self.identity.ami_id,
-            tags={
-                "spotopt:agent": self.logical_id,
-                "spotopt:role": params.get("role_hint", "replica"),
-                "spotopt:request-id": request_id,
-            },
-        )
-        self.cloud.instance_wait_running(
-            instance_id, timeout=self.config.launch_timeout_seconds, sleep=self.sleep,
-        )
-        launched = {
-            "instance_id": instance_id,
-            "temp_instance_id": params.get("temp_instance_id", ""),
-            "instance_type": params["instance_type"],
-            "az": params["az"],
-            "request_id": request_id,
-            "confirmed_at": _now_iso(),
-        }
-        return Outcome(
-            True, f"{instance_id} running", {"instance_id": instance_id},
-            followups=[("instance-launched", launched)],
-        )
-
-    def _do_promote_replica_to_primary(self, params: dict, request_id: str):
-        replica_id = params["replica_instance_id"]
-        old_id = params.get("old_primary_id") or ""
-        self.cloud.instance_tag(replica_id, {"spotopt:role": "primary"})
-        if old_id and old_id != replica_id:
-            try:
-                self.cloud.instance_tag(old_id, {"spotopt:role": "retired"})
-            except CloudError:
-                # The old primary may already be gone; traffic has moved.
-                logger.info("Could not tag old primary %s", old_id)
-        with self._lock:
-            self.instance_id = replica_id
-        self.observer("promoted", instance_id=replica_id, old_instance_id=old_id)
-        return Outcome(True, f"{replica_id} is primary", {"instance_id": replica_id})
-
-    def _do_terminate_instance(self, params: dict, request_id: str) -> Outcome:
-        instance_id = params["instance_id"]
-        self.cloud.instance_terminate(instance_id)
-        terminated = {
-            "instance_id": instance_id, "request_id": request_id,
-            "confirmed_at": _now_iso(),
-        }
-        return Outcome(
-            True, f"{instance_id} terminated", {"instance_id": instance_id},
-            followups=[("instance-terminated", terminated)],
-        )
-
-    def _do_apply_config(self, params: dict, request_id: str) -> Outcome:
-        self.settings.update(params.get("config_updates") or {})
-        return Outcome(True, "config applied", {"config": self.settings})
-
-    def _do_self_destruct(self, params: dict, request_id: str) -> Outcome:
-        return Outcome(True, "agent stopping")
 
     # --- prices --------------------------------------------------------------
 
@@ -387,7 +298,7 @@ class Agent:
             return
         # A history record's time stamp is when the price last changed; the
         # price is in force now, so the collection time is reported.
-        collected = _now_iso()
+        collected = now_iso()
         items = [
             {
                 "instance_type": price.instance_type,
@@ -498,38 +409,17 @@ class Agent:
     # --- state kept across restarts ------------------------------------------
 
     def _state_load(self) -> None:
-        if not self.config.state_file or not Path(self.config.state_file).exists():
-            return
-
-        try:
-            state = json.loads(Path(self.config.state_file).read_text())
-        except (OSError, ValueError) as error:
-            logger.warning("Ignoring unreadable state file: %s", error)
-            return
-        self.instance_id = state.get("instance_id") or self.instance_id
-        for request_id, outcome in state.get("done", {}).items():
-            self._done[request_id] = Outcome(
-                success=outcome["success"], message=outcome["message"],
-                result=outcome["result"],
-                followups=[tuple(item) for item in outcome["followups"]],
-            )
+        if self.config.state_file:
+            instance_id, done = state_read(Path(self.config.state_file))
+            self.instance_id = instance_id or self.instance_id
+            self._done.update(done)
 
     def _state_save(self) -> None:
         if not self.config.state_file:
             return
-
         with self._lock:
-            state = {
-                "instance_id": self.instance_id,
-                "done": {
-                    request_id: outcome.__dict__
-                    for request_id, outcome in self._done.items()
-                },
-            }
-        path = Path(self.config.state_file)
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(state))
-        temporary.replace(path)
+            instance_id, done = self.instance_id, dict(self._done)
+        state_write(Path(self.config.state_file), instance_id, done)
 
     def _shutdown_report(self) -> None:
         if self.agent_id is None:
@@ -537,7 +427,7 @@ class Agent:
 
         try:
             self._post("shutdown", {
-                "cloud_instance_id": self.instance_id, "timestamp": _now_iso(),
+                "cloud_instance_id": self.instance_id, "timestamp": now_iso(),
                 "metadata": {"agent_version": __version__},
             })
         except (ServerUnreachable, ServerError) as error:

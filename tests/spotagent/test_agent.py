@@ -81,12 +81,12 @@ class StubMetadata:
         return [n for n in self.standing if n.instance_id == instance_id]
 
 
-def _agent(server, cloud=None, metadata=None) -> Agent:
+def _agent(server, cloud=None, metadata=None, state_file="") -> Agent:
     config = AgentConfig(
         server="http://stub", token="t", logical_agent_id="web-1",
         heartbeat_seconds=0.05, poll_seconds=0.02, notice_poll_seconds=0.02,
         price_report_seconds=60, backoff_initial_seconds=0.01,
-        backoff_max_seconds=0.05,
+        backoff_max_seconds=0.05, state_file=state_file,
     )
     return Agent(
         config=config, server=server, cloud=cloud or StubCloud(),
@@ -202,3 +202,44 @@ def test_an_interrupted_old_primary_is_reported_gone_after_its_deadline():
     reports = [b for p, b, _ in server.posts if p == "1/termination-report"]
     assert reports == [{"instance_id": "i-first", "success": True,
                         "terminated_at": "2026-01-01T00:02:00+00:00"}]
+
+
+def test_a_command_delivered_again_after_a_restart_is_answered_not_run(tmp_path):
+    state_file = str(tmp_path / "agent-state.json")
+    server, cloud = StubServer(queue=[LAUNCH]), StubCloud()
+    server.lose_answers_for.add("commands/7/executed")
+    with AgentRunner(_agent(server, cloud, state_file=state_file)):
+        wait_for(lambda: "1/commands/7/executed" in server.paths())
+
+    # The restarted agent gets the command again: its result was lost.
+    server.queue, server.posts = [LAUNCH], []
+    with AgentRunner(_agent(server, cloud, state_file=state_file)):
+        wait_for(lambda: "1/commands/7/executed" in server.paths())
+
+    assert len(cloud.launches) == 1
+    executed = next(b for p, b, _ in server.posts if p == "1/commands/7/executed")
+    assert executed["result"] == {"instance_id": "i-new1"}
+
+
+def test_a_restarted_agent_speaks_for_the_instance_it_was_promoted_to(tmp_path):
+    state_file = str(tmp_path / "agent-state.json")
+    promote = {
+        "id": 8, "request_id": "req-promote-8",
+        "command_type": "PROMOTE_REPLICA_TO_PRIMARY",
+        "params": {"replica_instance_id": "i-replica", "old_primary_id": "i-first"},
+    }
+    server = StubServer(queue=[promote])
+    with AgentRunner(agent := _agent(server, state_file=state_file)):
+        wait_for(lambda: agent.instance_id == "i-replica")
+
+    assert _agent(StubServer(), state_file=state_file).instance_id == "i-replica"
+
+
+def test_an_unreadable_state_file_is_ignored(tmp_path):
+    state_file = tmp_path / "agent-state.json"
+    state_file.write_text("{not json")
+
+    agent = _agent(StubServer(), state_file=str(state_file))
+
+    assert agent.instance_id == "i-first"
+    assert not agent._done
