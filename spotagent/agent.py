@@ -114,7 +114,8 @@ class Agent:
         self._wake.set()
 
     def primary_set(self, instance_id: str) -> None:
-        """The instance this agent now serves from (after a promotion)."""
+        """Speak for `instance_id` from now on: a promotion moved the
+        workload there."""
         with self._lock:
             self.instance_id = instance_id
 
