@@ -55,10 +55,16 @@ def heartbeat_memo_key(agent_id: int) -> str:
     return f"hb:told:{agent_id}"
 
 
+def heartbeat_shortcut_available() -> bool:
+    """The shortcut's one statement is PostgreSQL's (a data-modifying CTE);
+    elsewhere every heartbeat takes the full view."""
+    return connection.vendor == "postgresql"
+
+
 def heartbeat_answer_remember(agent: Agent) -> None:
     """Remember what an online agent was told, for its next heartbeat."""
-    if connection.vendor != "postgresql":
-        return  # Only the PostgreSQL shortcut reads it.
+    if not heartbeat_shortcut_available():
+        return  # Nothing would read it.
     key = heartbeat_memo_key(agent.pk)
     if agent.status != Agent.Status.ONLINE:
         cache_safely(lambda: cache.delete(key), about="heartbeat memos")
@@ -99,8 +105,9 @@ def heartbeat_record_unchanged(
     """Record a heartbeat that changes nothing but its time; return the
     rendered answer, or None when the full view must record it (nothing was
     written then). `told` is what the caller read of heartbeat_memo_key();
-    `request_key` may be empty: no idempotency row."""
-    if connection.vendor != "postgresql" or not _is_memo(told):
+    `request_key` may be empty: no idempotency row. Callers check
+    heartbeat_shortcut_available() first."""
+    if not _is_memo(told):
         return None
     config_values, notice_status = told
 

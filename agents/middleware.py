@@ -6,11 +6,11 @@ answers are given here from memory and the cache: the token's client
 (remembered per process for a few seconds), the agent's owner (remembered
 once seen, in the process and the cache), then in one cache round trip the
 rate limit and the queue's idle marker; then, for a poll whose marker has
-expired, one read of the open commands, and for a heartbeat, one statement
-(agents.heartbeats). Anything else, including every refusal, a queue with
-something to deliver and a heartbeat that moves something, falls through
-to the full view, which gives the answer and the error the protocol
-specifies.
+expired, one read of the open commands, and for a heartbeat, on
+PostgreSQL, one statement (agents.heartbeats). Anything else, including
+every refusal, a queue with something to deliver and a heartbeat that
+moves something, falls through to the full view, which gives the answer
+and the error the protocol specifies.
 """
 
 import json
@@ -26,6 +26,7 @@ from agents.authentication import agent_is_owned, client_for_token
 from agents.heartbeats import (
     heartbeat_memo_key,
     heartbeat_record_unchanged,
+    heartbeat_shortcut_available,
     running_instance_ids,
 )
 from agents.idempotency import body_digest, request_key_of
@@ -79,6 +80,8 @@ def _hot_answer_safely(request, agent_id: int, path: str):
 
 
 def _hot_answer(request, agent_id: int, path: str):
+    if path == "heartbeat" and not heartbeat_shortcut_available():
+        return None
     client_id = _owner_checked(request, agent_id)
     if client_id is None:
         return None
