@@ -10,11 +10,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from agents.models import Agent
-from instances.models import Command, EmergencyEvent, Instance, Replica, Switch
+from instances.models import Command, EmergencyEvent, Instance, Replica
 from instances.selectors import (
     instance_find,
     pool_choose_fastest,
-    replicas_standing_by,
+    takeover_candidates,
 )
 from instances.services.launches import instance_promote_request, replica_create
 from instances.services.lifecycle import (
@@ -176,12 +176,12 @@ def _standby_noticed(agent, instance, now, deadline, request_id) -> dict:
 
 
 def _failover_start(agent, instance, event, request_id) -> str:
-    ready, launching = replicas_standing_by(agent_id=agent.pk)
-    if ready is not None:
-        event.replica = ready
-        event.target_pool_id = ready.instance.pool_key
+    takeover = takeover_candidates(agent_id=agent.pk)
+    if takeover.ready is not None:
+        event.replica = takeover.ready
+        event.target_pool_id = takeover.ready.instance.pool_key
         event.command = instance_promote_request(
-            instance=ready.instance,
+            instance=takeover.ready.instance,
             old_primary=instance,
             priority=Command.Priority.EMERGENCY,
             cause=f"termination notice for instance {instance.pk}",
@@ -189,19 +189,21 @@ def _failover_start(agent, instance, event, request_id) -> str:
         )
         return "promote_replica"
 
-    launching = launching or _switch_launch(agent)
-    if launching is not None:
-        event.replica = launching if isinstance(launching, Replica) else None
-        instance_launching = getattr(launching, "instance", None) or launching
+    if takeover.launching is not None or takeover.switching is not None:
+        # Promoted when it reports launched; its launch jumps the queue.
+        event.replica = takeover.launching
+        launching = (
+            takeover.launching.instance if takeover.launching
+            else takeover.switching
+        )
         command = Command.objects.filter(
-            instance=instance_launching,
-            command_type=Command.Type.LAUNCH_INSTANCE,
+            instance=launching, command_type=Command.Type.LAUNCH_INSTANCE
         ).first()
         Command.objects.filter(pk=command.pk).update(
             priority=Command.Priority.EMERGENCY
         )
         event.command = command
-        event.target_pool_id = instance_launching.pool_key
+        event.target_pool_id = launching.pool_key
         return "launch_replica"
 
     pool = pool_choose_fastest(
@@ -219,16 +221,6 @@ def _failover_start(agent, instance, event, request_id) -> str:
     event.replica, event.command = replica, command
     event.target_pool_id = replica.instance.pool_key
     return "launch_replica"
-
-
-def _switch_launch(agent) -> Instance | None:
-    """The new instance of a switch still launching can take over as well."""
-    switch = Switch.objects.filter(
-        agent=agent, status=Switch.Status.LAUNCHING
-    ).select_related("new_instance").first()
-    if switch and switch.new_instance.state == Instance.State.LAUNCHING:
-        return switch.new_instance
-    return None
 
 
 def _termination_answer(event: EmergencyEvent, action: str) -> dict:

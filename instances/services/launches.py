@@ -26,6 +26,14 @@ def launch_target(*, mode: str, pool: SpotPool | None, instance_type: str, az: s
     return f"on-demand:{instance_type}.{az}"
 
 
+def _ondemand_price(pool: SpotPool | None, instance_type: str, region: str):
+    """A pool read by pools_acceptable() carries its type's price; otherwise
+    it is read here."""
+    if pool is not None and hasattr(pool, "ondemand_price"):
+        return pool.ondemand_price
+    return ondemand_price_get(instance_type=instance_type, region=region)
+
+
 def instance_launch(
     *,
     agent,
@@ -56,7 +64,7 @@ def instance_launch(
         state=Instance.State.LAUNCHING,
         ami_id=agent.ami_id,
         spot_price=pool.latest_price if pool and mode == Instance.Mode.SPOT else None,
-        ondemand_price=ondemand_price_get(instance_type=instance_type, region=region),
+        ondemand_price=_ondemand_price(pool, instance_type, region),
         launch_requested_at=timezone.now(),
         state_reason=cause[:255],
     )

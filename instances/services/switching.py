@@ -14,10 +14,16 @@ failed launch fails the switch; a failed promotion terminates the new
 instance and leaves the old one primary.
 """
 
+import functools
 import logging
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import (
+    IntegrityError,
+    connection,
+    transaction,
+)
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 from agents.models import Agent
@@ -28,6 +34,7 @@ from instances.services.launches import instance_launch, instance_promote_reques
 from instances.services.lifecycle import instance_current_primary, instance_transition
 from pricing.models import SpotPool
 from pricing.services import pool_boot_time_record, pool_parse
+from spotopt.sql import all_columns, column, table
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +52,25 @@ class UnknownInstance(Exception):
 
 
 def agent_lock(agent_id: int) -> Agent:
-    """Lock the agent row: every saga step of one agent runs one at a time."""
-    return Agent.objects.select_for_update().get(pk=agent_id)
+    """Lock the agent row: every saga step of one agent runs one at a time.
+
+    Written by hand: every notice and saga step takes it first, and the
+    ORM spent 0.6 ms of CPU building the query each time."""
+    if connection.get_autocommit():
+        raise TransactionManagementError("agent_lock() needs a transaction.")
+    locked = list(Agent.objects.raw(_agent_lock_sql(), [agent_id]))
+    if not locked:
+        raise Agent.DoesNotExist(f"No agent {agent_id}.")
+    return locked[0]
+
+
+@functools.cache
+def _agent_lock_sql() -> str:
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    return (
+        f"SELECT {all_columns(Agent)} FROM {table(Agent)}"
+        f" WHERE {column(Agent, 'id')} = %s{lock}"
+    )
 
 
 def switch_start(

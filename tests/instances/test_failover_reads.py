@@ -9,26 +9,35 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from instances.models import AuditEvent, Command, EmergencyEvent, Replica
-from instances.selectors import pools_acceptable, replicas_standing_by
+from instances.selectors import Takeover, pools_acceptable, takeover_candidates
 from pricing.models import RawPriceReport
-from tests.agents.test_agent_api_paths import emergency_replica, launched, ok_object
-from tests.conftest import price_report
+from tests.agents.test_agent_api_paths import (
+    emergency_replica,
+    enable_auto_switch,
+    launched,
+    ok_object,
+)
+from tests.conftest import as_decimal, price_report
 
 pytestmark = pytest.mark.django_db
 
 
-def test_no_replica_standing_by(priced):
-    assert replicas_standing_by(agent_id=priced.pk) == (None, None)
+def test_nothing_standing_by(priced):
+    assert takeover_candidates(agent_id=priced.pk) == Takeover(None, None, None)
 
 
 def test_a_ready_replica_and_a_launching_one_are_told_apart(owner, priced):
     launched(owner, priced, emergency_replica(owner, priced), "i-0ready")
     still_launching = emergency_replica(owner, priced)
 
-    ready, launching = replicas_standing_by(agent_id=priced.pk)
+    with CaptureQueriesContext(connection) as captured:
+        ready, launching, switching = takeover_candidates(agent_id=priced.pk)
+        ready_id, launching_pk = ready.instance.instance_id, launching.instance.pk
 
-    assert ready.instance.instance_id == "i-0ready"
-    assert launching.instance == still_launching.instance
+    assert ready_id == "i-0ready"
+    assert launching_pk == still_launching.instance_id
+    assert switching is None
+    assert len(captured.captured_queries) == 1
 
 
 def test_a_ready_replica_whose_instance_left_is_not_standing_by(owner, priced):
@@ -39,7 +48,29 @@ def test_a_ready_replica_whose_instance_left_is_not_standing_by(owner, priced):
         state="terminated"
     )
 
-    assert replicas_standing_by(agent_id=priced.pk) == (None, None)
+    assert takeover_candidates(agent_id=priced.pk) == Takeover(None, None, None)
+
+
+def test_a_notice_during_a_switch_hurries_the_switch_launch(owner, priced):
+    enable_auto_switch(priced)
+    switch = ok_object(owner.post(
+        f"/api/agents/{priced.pk}/issue-switch-command",
+        {"target_mode": "spot", "target_pool_id": "m5.large.us-east-1b"},
+    ), 201)
+
+    takeover = takeover_candidates(agent_id=priced.pk)
+    body = ok_object(owner.post(
+        f"/api/agents/{priced.pk}/termination-imminent",
+        {"instance_id": "i-0primary"},
+    ))
+
+    assert (takeover.ready, takeover.launching) == (None, None)
+    launch = Command.objects.get(pk=switch["command_id"])
+    assert takeover.switching == launch.instance
+    assert (body["action"], body["command_id"]) == ("launch_replica", launch.pk)
+    assert body["target_pool_id"] == "m5.large.us-east-1b"
+    assert launch.priority == Command.Priority.EMERGENCY
+    assert not Replica.objects.filter(agent=priced).exists()
 
 
 def test_a_notice_promotes_the_ready_replica_not_the_launching_one(owner, priced):
@@ -69,8 +100,11 @@ def test_acceptable_pools_take_the_types_reported_lately_in_one_query(
     with django_assert_num_queries(1):
         pools = pools_acceptable(agent=priced, exclude_azs=["us-east-1c"])
 
-    assert sorted(pool.pool_id for pool in pools) == [
-        "c5.large.us-east-1a", "m5.large.us-east-1a", "m5.large.us-east-1b",
+    # Each carries its type's on-demand price; c5.large's is not known.
+    assert sorted((pool.pool_id, pool.ondemand_price) for pool in pools) == [
+        ("c5.large.us-east-1a", None),
+        ("m5.large.us-east-1a", as_decimal("0.096")),
+        ("m5.large.us-east-1b", as_decimal("0.096")),
     ]
 
 
@@ -85,6 +119,7 @@ def test_a_failover_writes_its_event_once_with_what_it_did(owner, priced):
     assert (event.action, event.command_id) == ("launch_replica", body["command_id"])
     assert event.replica.instance == Command.objects.get(pk=body["command_id"]).instance
     assert event.target_pool_id == body["target_pool_id"]
+    assert event.replica.instance.ondemand_price == as_decimal("0.096")
     noticed = event.instance
     assert AuditEvent.objects.filter(
         instance=event.replica.instance,

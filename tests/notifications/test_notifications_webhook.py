@@ -65,6 +65,21 @@ def test_a_notification_of_a_client_without_webhook_makes_no_delivery(owner):
     assert not WebhookDelivery.objects.exists()
 
 
+def test_a_termination_notice_queues_its_delivery_to_the_client_hook(
+    hooked, priced, receiver
+):
+    response = hooked.post(
+        f"/api/agents/{priced.pk}/termination-imminent",
+        {"instance_id": "i-0primary"},
+    )
+
+    assert response.status_code == 200, response.content
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.url == receiver[1]
+    assert delivery.notification.kind == "emergency_notice"
+    assert delivery.client_id == hooked.client.pk
+
+
 def test_the_delivery_is_signed_and_slack_compatible(hooked, receiver):
     _notify(hooked)
     delivery = WebhookDelivery.objects.get()
