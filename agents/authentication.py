@@ -26,7 +26,9 @@ AGENT_OWNER_CACHE_SECONDS = 300.0
 # Bounds the memory of a worker polled by very many agents; the cache is
 # dropped whole when full, which costs one query per agent to rebuild.
 AGENT_OWNER_CACHE_MAX_ENTRIES = 200_000
-_clients_by_hash: dict[str, tuple[float, Client]] = {}
+# Keyed by the token itself: hashing it on every poll cost more than the
+# look-up. Only tokens that found a client are kept.
+_clients_by_token: dict[str, tuple[float, Client]] = {}
 _agent_owner_until: dict[tuple[int, int], float] = {}
 
 
@@ -44,22 +46,21 @@ class ClientPrincipal:
 
 
 def client_cache_clear() -> None:
-    _clients_by_hash.clear()
+    _clients_by_token.clear()
     _agent_owner_until.clear()
 
 
 def client_for_token(token: str) -> Client | None:
-    digest = token_hash(token)
-    cached = _clients_by_hash.get(digest)
+    cached = _clients_by_token.get(token)
     now = time.monotonic()
     if cached and cached[0] > now:
         return cached[1]
 
     client = Client.objects.filter(
-        token_prefix=token_prefix(token), token_hash=digest
+        token_prefix=token_prefix(token), token_hash=token_hash(token)
     ).first()
     if client is not None:
-        _clients_by_hash[digest] = (now + AUTH_CACHE_SECONDS, client)
+        _clients_by_token[token] = (now + AUTH_CACHE_SECONDS, client)
     return client
 
 

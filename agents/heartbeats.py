@@ -29,7 +29,7 @@ from agents.idempotency import savepoint_if_in_transaction
 from agents.models import CONFIG_FIELDS, Agent, IdempotencyKey
 from instances.models import Instance
 from spotopt.cache import cache_safely
-from spotopt.sql import column, table
+from spotopt.sql import column, prepared_cursor, table
 
 # The inventory a heartbeat reports is checked for zombies up to this many.
 RUNNING_INSTANCES_CHECKED = 500
@@ -63,19 +63,36 @@ def heartbeat_shortcut_available() -> bool:
 
 def heartbeat_answer_remember(agent: Agent) -> None:
     """Remember what an online agent was told, for its next heartbeat."""
+    heartbeat_answers_remember([agent])
+
+
+def heartbeat_answers_remember(agents: list[Agent]) -> None:
+    """Remember what each online agent was told (its config and notice
+    status), in one cache call; forget it for an agent no longer online.
+    Registration calls this too, so a new agent's first heartbeat takes the
+    shortcut: at 10,000 agents a wave of new ones would otherwise each cost
+    a full view."""
     if not heartbeat_shortcut_available():
         return  # Nothing would read it.
-    key = heartbeat_memo_key(agent.pk)
-    if agent.status != Agent.Status.ONLINE:
-        cache_safely(lambda: cache.delete(key), about="heartbeat memos")
-        return
-    config = agent.config()
-    told = (tuple(config[name] for name in CONFIG_FIELDS), agent.notice_status)
+    told = {
+        heartbeat_memo_key(agent.pk): (
+            tuple(agent.config()[name] for name in CONFIG_FIELDS),
+            agent.notice_status,
+        )
+        for agent in agents if agent.status == Agent.Status.ONLINE
+    }
+    gone = [
+        heartbeat_memo_key(agent.pk)
+        for agent in agents if agent.status != Agent.Status.ONLINE
+    ]
     # Without the cache every heartbeat takes the full view: slower, right.
-    cache_safely(
-        lambda: cache.set(key, told, timeout=ANSWER_MEMO_SECONDS),
-        about="heartbeat memos",
-    )
+    if told:
+        cache_safely(
+            lambda: cache.set_many(told, timeout=ANSWER_MEMO_SECONDS),
+            about="heartbeat memos",
+        )
+    if gone:
+        cache_safely(lambda: cache.delete_many(gone), about="heartbeat memos")
 
 
 def running_instance_ids(snapshot) -> list[str]:
@@ -120,7 +137,7 @@ def heartbeat_record_unchanged(
     )
     rendered = json.dumps(answer, separators=(",", ":")).encode()
     params = [
-        now, Agent.next_offline_after(now), agent_id, client_id,
+        now, agent_id, client_id,
         Agent.Status.ONLINE, notice_status, *config_values,
         agent_id, Instance.State.TERMINATED, running,
     ]
@@ -130,7 +147,7 @@ def heartbeat_record_unchanged(
             IdempotencyKey.State.DONE, 200, rendered.decode(), now,
         ]
     try:
-        with savepoint_if_in_transaction(), connection.cursor() as cursor:
+        with savepoint_if_in_transaction(), prepared_cursor() as cursor:
             cursor.execute(_unchanged_sql(bool(request_key)), params)
             recorded = cursor.fetchone() is not None
     except IntegrityError:
@@ -152,8 +169,7 @@ def _unchanged_sql(with_request_key: bool) -> str:
     )
     beat = f"""
         UPDATE {table(Agent)}
-        SET {column(Agent, "last_heartbeat_at")} = %s,
-            {column(Agent, "offline_after")} = %s
+        SET {column(Agent, "last_heartbeat_at")} = %s
         WHERE {column(Agent, "id")} = %s AND {column(Agent, "client")} = %s
           AND {column(Agent, "status")} = %s
           AND {column(Agent, "notice_status")} = %s

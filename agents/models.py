@@ -65,7 +65,9 @@ class Agent(models.Model):
         max_length=16, choices=Status.choices, default=Status.ONLINE
     )
     last_heartbeat_at = models.DateTimeField(null=True, blank=True)
-    # When the agent counts as missing; the sweep claims rows past it.
+    # Not later than when the agent counts as missing: heartbeats leave it
+    # (their update then touches no index), the sweep moves it up to the
+    # last heartbeat plus the grace period, and claims the silent ones.
     offline_after = models.DateTimeField(null=True, blank=True)
     notice_status = models.CharField(
         max_length=16, choices=NoticeStatus.choices, default=NoticeStatus.NONE

@@ -215,6 +215,30 @@ class Server:
         self.log_file.close()
 
 
+def machine_cpu() -> dict:
+    """CPU seconds so far: the whole machine busy, and PostgreSQL's and
+    Redis's processes (by name), to tell who holds the cores in a step."""
+    tick = os.sysconf("SC_CLK_TCK")
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(
+        int, fields[:8]
+    )
+    seconds = {
+        "machine": (user + nice + system + irq + softirq + steal) / tick,
+        "postgres": 0.0, "redis": 0.0,
+    }
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with suppress(OSError, IndexError, ValueError):
+            head, rest = stat.read_text().rsplit(")", 1)
+            name = head.split("(", 1)[1]
+            kind = ("postgres" if name.startswith("postgres")
+                    else "redis" if name.startswith("redis-server") else None)
+            if kind:
+                utime, stime = rest.split()[11:13]
+                seconds[kind] += (int(utime) + int(stime)) / tick
+    return seconds
+
+
 def _children(pid: int) -> list[int]:
     with suppress(OSError):
         text = Path(f"/proc/{pid}/task/{pid}/children").read_text()

@@ -19,8 +19,10 @@ AZS = ("us-east-1a", "us-east-1b", "us-east-1c")
 
 
 def agents_seed(*, client_id: int, first: int, count: int) -> list:
+    from django.db import connection
     from django.utils import timezone
 
+    from agents.heartbeats import heartbeat_answers_remember
     from agents.models import Agent
     from instances.models import Instance
     from pricing.services import pool_get_or_create
@@ -60,6 +62,14 @@ def agents_seed(*, client_id: int, first: int, count: int) -> list:
         ],
         batch_size=1000,
     )
+    # As registration does: a new agent's first heartbeat takes the shortcut.
+    heartbeat_answers_remember(agents)
+    # As autovacuum would soon after a bulk load. This machine's PostgreSQL
+    # runs with autovacuum off, and with the statistics of an empty table
+    # the planner took the client's index for the heartbeat's update of one
+    # agent (reading every agent of the client) instead of the primary key.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     return [
         [agent.pk, f"i-bench{index:07d}"]
         for index, agent in zip(indexes, agents, strict=True)

@@ -42,6 +42,7 @@ from _common import (  # noqa: E402
     django_eval,
     event_loop_install,
     log,
+    machine_cpu,
     manage,
     percentile,
     redis_flush,
@@ -373,7 +374,7 @@ async def ramp(args, env, servers, client_id, token, steps, costs) -> list:
         )
         load = Load(port=args.port, token=token, connections=args.connections)
         cpu_before, wall_before = servers_cpu(servers), time.monotonic()
-        gen_before = time.process_time()
+        gen_before, machine_before = time.process_time(), machine_cpu()
         if len(servers) > 1:
             lane = Load(port=servers[1].port, token=token, connections=4)
             await asyncio.gather(
@@ -398,6 +399,11 @@ async def ramp(args, env, servers, client_id, token, steps, costs) -> list:
         summary["emergency_p50_ms"] = round(percentile(delays, 0.50), 2)
         server_cpu = servers_cpu(servers) - cpu_before
         summary["server_cpu_cores"] = round(server_cpu / wall, 2)
+        machine_after = machine_cpu()
+        for name in ("machine", "postgres", "redis"):
+            summary[f"{name}_cpu_cores"] = round(
+                (machine_after[name] - machine_before[name]) / wall, 2
+            )
         answered = sum(1 for sample in load.samples if sample[2])
         summary["server_cpu_ms_per_request"] = round(
             server_cpu * 1000 / max(1, answered), 2

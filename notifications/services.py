@@ -13,12 +13,13 @@ import urllib.error
 import urllib.request
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from agents.models import Client
 from notifications.models import Notification, WebhookDelivery
 from spotopt.events import event_publish
+from spotopt.sql import column, table
 
 logger = logging.getLogger(__name__)
 
@@ -90,11 +91,7 @@ def notifications_mark_all_read(*, client_id: int) -> int:
 
 def webhook_delivery_create(*, notification: Notification) -> WebhookDelivery | None:
     """Queue delivery to the client's webhook, if it has one, after commit."""
-    url = (
-        Client.objects.filter(pk=notification.client_id)
-        .values_list("webhook_url", flat=True)
-        .first()
-    )
+    url = _webhook_url(notification.client_id)
     if not url:
         return None
 
@@ -103,6 +100,19 @@ def webhook_delivery_create(*, notification: Notification) -> WebhookDelivery | 
     )
     transaction.on_commit(lambda: _delivery_dispatch(delivery.pk))
     return delivery
+
+
+def _webhook_url(client_id: int) -> str:
+    # Written by hand: every notification reads it, a failover's among
+    # them, and the ORM spent 0.3 ms of CPU building the query.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {column(Client, 'webhook_url')} FROM {table(Client)}"
+            f" WHERE {column(Client, 'id')} = %s",
+            [client_id],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else ""
 
 
 def _delivery_dispatch(delivery_id: int) -> None:

@@ -6,10 +6,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
-from pricing.models import OnDemandPrice, RawPriceReport, SpotPool
+from pricing import statements
+from pricing.models import RawPriceReport, SpotPool
 
 logger = logging.getLogger(__name__)
 
@@ -92,52 +93,42 @@ def prices_store(
             pool = None
             if point.price_type == RawPriceReport.PriceType.SPOT:
                 pool = pools[SpotPool.make_pool_id(point.instance_type, point.az)]
-                _keep_latest(latest_spot, pool.pk, point)
+                _keep_latest(latest_spot, pool, point)
             else:
                 key = (point.instance_type, point.region)
                 _keep_latest(latest_ondemand, key, point)
-            rows.append(
-                RawPriceReport(
-                    pool=pool,
-                    price_type=point.price_type,
-                    instance_type=point.instance_type,
-                    region=point.region or region_from_az(point.az),
-                    az=point.az,
-                    price=point.price,
-                    source=source,
-                    role=role,
-                    agent_id=agent_id,
-                    observed_at=point.observed_at,
-                    received_at=received_at,
-                )
-            )
-        RawPriceReport.objects.bulk_create(rows, batch_size=1000)
-        for pool_pk, point in latest_spot.items():
-            _pool_latest_update(pool_pk, point)
-        for (instance_type, region), point in latest_ondemand.items():
-            ondemand_price_set(
-                instance_type=instance_type,
-                region=region,
-                price=point.price,
-                source=source,
-            )
+            rows.append((
+                pool, point.price_type, point.instance_type,
+                point.region or region_from_az(point.az), point.az, point.price,
+                source, role, agent_id, point.observed_at, received_at,
+            ))
+        statements.raw_reports_insert(rows)
+        statements.pools_latest_move([
+            (pool, point.price, point.observed_at, _restated_since(point))
+            for pool, point in latest_spot.items()
+        ])
+        statements.ondemand_prices_upsert(
+            [
+                (instance_type, region, point.price)
+                for (instance_type, region), point in latest_ondemand.items()
+                if region
+            ],
+            source=source, now=received_at,
+        )
     return len(rows)
 
 
-def _pools_named(ordered: list[PricePoint]) -> dict[str, SpotPool]:
-    """The spot pools of the points by pool id: the known ones in one read,
-    new ones created in lock order."""
+def _pools_named(ordered: list[PricePoint]) -> dict[str, int]:
+    """The primary keys of the points' spot pools by pool id: the known
+    ones in one read, new ones created in lock order."""
     spot = [p for p in ordered if p.price_type == RawPriceReport.PriceType.SPOT]
     wanted = {SpotPool.make_pool_id(p.instance_type, p.az): p for p in spot}
-    pools = {
-        pool.pool_id: pool
-        for pool in SpotPool.objects.filter(pool_id__in=list(wanted))
-    }
+    pools = statements.pool_ids_read(list(wanted))
     for pool_id, point in wanted.items():
         if pool_id not in pools:
             pools[pool_id] = _pool_made(
                 instance_type=point.instance_type, az=point.az, region=point.region
-            )
+            ).pk
     return pools
 
 
@@ -157,25 +148,16 @@ def _keep_latest(latest: dict, key, point: PricePoint) -> None:
         latest[key] = point
 
 
-def _pool_latest_update(pool_pk: int, point: PricePoint) -> None:
-    """Move the pool's latest price to a newer observation.
-
-    A late report does not move it, nor one that restates the same price
-    under LATEST_PRICE_REFRESH_SECONDS after it: every agent of a region
-    reports the same pools, so most reports repeat a moment-old statement,
-    and the row is then neither written nor locked. The latest price's time
-    lags by at most that long; freshness is judged in hours. The condition
-    is the UPDATE's, so a report racing another is judged on the row as
-    that one left it.
+def _restated_since(point: PricePoint) -> datetime:
+    """A pool's latest price is moved only to a newer observation, and not
+    by one that restates the same price under LATEST_PRICE_REFRESH_SECONDS
+    after it: every agent of a region reports the same pools, so most
+    reports repeat a moment-old statement, and the row is then neither
+    written nor locked. The latest price's time lags by at most that long;
+    freshness is judged in hours. The condition is the UPDATE's, so a
+    report racing another is judged on the row as that one left it.
     """
-    restated_since = point.observed_at - timedelta(
-        seconds=LATEST_PRICE_REFRESH_SECONDS
-    )
-    SpotPool.objects.filter(pk=pool_pk).filter(
-        Q(latest_price_at__isnull=True) | Q(latest_price_at__lte=point.observed_at)
-    ).exclude(
-        latest_price=point.price, latest_price_at__gt=restated_since
-    ).update(latest_price=point.price, latest_price_at=point.observed_at)
+    return point.observed_at - timedelta(seconds=LATEST_PRICE_REFRESH_SECONDS)
 
 
 def ondemand_price_set(
@@ -183,13 +165,8 @@ def ondemand_price_set(
 ) -> None:
     if not region:
         return
-    # One INSERT ... ON CONFLICT DO UPDATE, not a locked read and a save.
-    OnDemandPrice.objects.bulk_create(
-        [OnDemandPrice(instance_type=instance_type, region=region, price=price,
-                       source=source, updated_at=timezone.now())],
-        update_conflicts=True,
-        unique_fields=["instance_type", "region"],
-        update_fields=["price", "source", "updated_at"],
+    statements.ondemand_prices_upsert(
+        [(instance_type, region, price)], source=source, now=timezone.now()
     )
 
 

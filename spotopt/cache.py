@@ -8,10 +8,13 @@ one client per connection pool is reused (the client is thread-safe, and
 the backend is per thread anyway), and incr() is one atomic script.
 """
 
+import hashlib
 import logging
+import os
+import threading
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +58,60 @@ class ReusedClientRedisCache(RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = ReusedRedisCacheClient
+
+
+class ThreadScript:
+    """A Lua script run on a Redis connection of the calling thread's own.
+
+    The agent hot paths make one cache round trip per call, thousands a
+    second. Through redis-py's pool that round trip cost 35 us of CPU before
+    the command was sent (the pool's lock, an is-readable poll of the socket,
+    its metrics), twice what sending and reading it costs; one connection a
+    thread, made from the pool's settings, skips all of that. A connection
+    that fails is dropped, and the next call makes a new one.
+    """
+
+    def __init__(self, source: str):
+        self.source = source
+        self.sha = hashlib.sha1(source.encode()).hexdigest()
+
+    def __call__(self, backend: RedisCache, keys: list[str], args: list):
+        pool = backend._cache._get_connection_pool(True)
+        connection = _thread_connection(pool)
+        try:
+            return self._run(connection, keys, args)
+        except BaseException:
+            _thread_connection_drop(pool)
+            raise
+
+    def _run(self, connection, keys, args):
+        connection.send_command("EVALSHA", self.sha, len(keys), *keys, *args)
+        try:
+            return connection.read_response()
+        except NoScriptError:
+            pass  # A restarted Redis has forgotten it; EVAL loads it again.
+        connection.send_command("EVAL", self.source, len(keys), *keys, *args)
+        return connection.read_response()
+
+
+_threads = threading.local()
+
+
+def _thread_connection(pool):
+    connections = _threads.__dict__.setdefault("connections", {})
+    owned = connections.get(id(pool))
+    if owned is None or owned[0] != os.getpid():
+        # A forked worker must not share its parent's socket.
+        owned = connections[id(pool)] = (
+            os.getpid(), pool.connection_class(**pool.connection_kwargs)
+        )
+    return owned[1]
+
+
+def _thread_connection_drop(pool) -> None:
+    owned = _threads.__dict__.get("connections", {}).pop(id(pool), None)
+    if owned is not None:
+        owned[1].disconnect()
 
 
 def cache_safely(action, default=None, *, about: str):

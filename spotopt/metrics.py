@@ -76,12 +76,32 @@ def request_observe(*, method: str, route: str, status: int, seconds: float):
 
     Raw paths carry ids, and a label per id would grow without bound.
     """
-    REQUEST_LATENCY.labels(method, route, str(status)).observe(seconds)
+    latency, activity = _request_series(method, route, status)
+    latency.observe(seconds)
+    if activity is not None:
+        activity.inc()
+
+
+# The series of each (method, route, status) seen, found once: agents poll
+# thousands of times a second, and finding a series by its labels cost more
+# than recording in it. Routes are patterns, so there are few.
+_series_by_labels: dict[tuple[str, str, int], tuple] = {}
+
+
+def _request_series(method: str, route: str, status: int) -> tuple:
+    series = _series_by_labels.get((method, route, status))
+    if series is not None:
+        return series
+
     url_name = route.rsplit(":", 1)[-1]
+    activity = None
     if url_name in _HEARTBEAT_ROUTES:
-        HEARTBEATS.labels(str(status)).inc()
+        activity = HEARTBEATS.labels(str(status))
     elif url_name in _POLL_ROUTES:
-        POLLS.labels(str(status)).inc()
+        activity = POLLS.labels(str(status))
+    series = (REQUEST_LATENCY.labels(method, route, str(status)), activity)
+    _series_by_labels[(method, route, status)] = series
+    return series
 
 
 def command_observe(*, command_type: str, status: str) -> None:

@@ -10,6 +10,7 @@ each call; agents poll every few seconds, so that cost matters.
 """
 
 import logging
+import pickle
 import time
 from collections.abc import Sequence
 
@@ -20,7 +21,29 @@ from django.http import HttpResponse
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
+from spotopt.cache import ThreadScript
+
 logger = logging.getLogger(__name__)
+
+# The WSGI environ key under which the agent hot path leaves the rate limit's
+# answer for a call it counted and let through (agents.hotpath).
+RATE_WAIT = "spotopt.agent_rate_wait"
+# Count hits in the window's key (none: read it), then read the other keys:
+# one round trip.
+_HIT_AND_READ = ThreadScript("""
+local hits = tonumber(ARGV[2])
+if hits > 0 then
+  hits = redis.call('incrby', KEYS[1], ARGV[2])
+  if hits == tonumber(ARGV[2]) then redis.call('expire', KEYS[1], ARGV[1]) end
+end
+if #KEYS == 1 then return {hits, {}} end
+return {hits, redis.call('mget', unpack(KEYS, 2))}
+""")
+# The share of a limit each process lets through per window before it
+# counts in the shared cache (process_allowance).
+PROCESS_ALLOWANCE_DIVISOR = 20
+_process_windows: dict[str, tuple[int, int]] = {}
+_PROCESS_WINDOWS_MAX = 200_000
 
 _PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -48,58 +71,99 @@ def window_hit_reading(
     window_seconds: int,
     read_keys: Sequence[str] = (),
     now: float | None = None,
+    hits: int = 1,
 ) -> tuple[int, dict]:
     """window_hit() that also reads other cache keys in the same round trip.
 
     The idle poll needs its rate count and the queue's idle marker; on Redis
-    both travel in one pipeline. With the cache down, the hit is let through
-    and nothing is read: a rate limiter that fails closed would take the
-    fleet down with the cache.
+    both travel in one script call. `hits` is how many calls to count;
+    with 0 the keys are only read and the call is let through. With the
+    cache down, the hit is let through and nothing is read: a rate limiter
+    that fails closed would take the fleet down with the cache.
     """
     now = time.time() if now is None else now
     window = int(now // window_seconds)
     cache_key = f"rate:{key}:{window}"
     try:
-        hits, values = _count(cache_key, window_seconds + 1, list(read_keys))
+        counted, values = _count(cache_key, window_seconds + 1, list(read_keys), hits)
     except Exception as error:
         # One line per request while the cache is down, not a traceback.
         logger.warning("Rate limiter unavailable: %r", error)
         return 0, {}
-    if hits <= limit:
+    if not hits or counted <= limit:
         return 0, values
     return max(1, int((window + 1) * window_seconds - now) + 1), values
 
 
-def _count(cache_key: str, timeout: int, read_keys: list[str]) -> tuple[int, dict]:
+def process_allowance(limit: int) -> int:
+    """How many calls of one key a process lets through per window without
+    counting them in the shared cache: a twentieth of the limit.
+
+    The agent hot path counts in this process's memory first, so an agent
+    polling as agents do never costs a cache round trip for its count; a
+    key past the allowance is counted in the shared cache from then on,
+    the calls before it included. Across N processes a key can so pass
+    the limit by at most N allowances.
+    """
+    return max(1, limit // PROCESS_ALLOWANCE_DIVISOR)
+
+
+def process_window_hit(key: str, window_seconds: int, now: float | None = None):
+    """Count one hit of the key in this process's current window; return
+    the window's count so far."""
+    # Two threads counting one key at once may lose a hit: harmless here.
+    window = int((time.time() if now is None else now) // window_seconds)
+    seen_window, hits = _process_windows.get(key, (window, 0))
+    hits = hits + 1 if seen_window == window else 1
+    if len(_process_windows) >= _PROCESS_WINDOWS_MAX:
+        _process_windows.clear()
+    _process_windows[key] = (window, hits)
+    return hits
+
+
+def process_windows_clear() -> None:
+    _process_windows.clear()
+
+
+def _count(
+    cache_key: str, timeout: int, read_keys: list[str], hits: int
+) -> tuple[int, dict]:
     backend = caches["default"]
     if isinstance(backend, RedisCache):
         # One round trip instead of the three of add() and incr() and the
-        # get_many() of the keys to read: this runs on every agent poll.
-        redis_key = backend.make_and_validate_key(cache_key)
-        client = backend._cache.get_client(redis_key, write=True)
-        pipeline = client.pipeline(transaction=False)
-        pipeline.incr(redis_key)
-        pipeline.expire(redis_key, timeout)
-        made_keys = [backend.make_and_validate_key(key) for key in read_keys]
-        if made_keys:
-            pipeline.mget(made_keys)
-        hits, _expired, *read = pipeline.execute()
-        loads = backend._cache._serializer.loads
+        # get_many() of the keys to read: this runs on every agent call.
+        counted, read = _HIT_AND_READ(
+            backend,
+            [backend.make_key(key) for key in (cache_key, *read_keys)],
+            [timeout, hits],
+        )
         values = {
-            key: loads(value)
-            for key, value in zip(read_keys, read[0] if read else [], strict=False)
+            key: _cached_value(value)
+            for key, value in zip(read_keys, read, strict=True)
             if value is not None
         }
-        return hits, values
+        return counted, values
 
     values = cache.get_many(read_keys) if read_keys else {}
+    if not hits:
+        return 0, values
     try:
         cache.add(cache_key, 0, timeout=timeout)
-        return cache.incr(cache_key), values
+        return cache.incr(cache_key, hits), values
     except ValueError:
         # The key expired between add and incr: this is a new window.
-        cache.set(cache_key, 1, timeout=timeout)
-        return 1, values
+        cache.set(cache_key, hits, timeout=timeout)
+        return hits, values
+
+
+def _cached_value(raw: bytes):
+    """A value as Django's Redis serializer stored it: an int as its digits,
+    anything else pickled. Told apart by the pickle's first byte, where the
+    serializer tries int() first and pays for the exception on every
+    tuple (an idle marker on every poll)."""
+    if raw[:1] == b"\x80":
+        return pickle.loads(raw)
+    return int(raw)
 
 
 class ApiRateThrottle(BaseThrottle):
@@ -114,8 +178,10 @@ class ApiRateThrottle(BaseThrottle):
 
     def allow_request(self, request, view):
         counted = getattr(request, "agent_rate_wait", None)
+        if counted is None:
+            counted = request.META.get(RATE_WAIT)
         if counted is not None:
-            # AgentHotPathMiddleware counted this call before falling through.
+            # The agent hot path counted this call before letting it through.
             self._wait = counted
             return counted == 0
         scope, ident = self._scope_and_ident(request, view)

@@ -11,6 +11,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from agents.authentication import client_cache_clear
+from agents.hotpath import hot_path_memory_clear
 from agents.models import Agent, Client
 from agents.services.clients import client_create
 
@@ -34,8 +35,10 @@ def pytest_runtest_setup(item):
 def _fresh_caches():
     cache.clear()
     client_cache_clear()
+    hot_path_memory_clear()
     yield
     client_cache_clear()
+    hot_path_memory_clear()
 
 
 @dataclass

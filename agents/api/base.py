@@ -12,6 +12,7 @@ from agents.authentication import (
 )
 from agents.idempotency import idempotent_call
 from agents.models import Agent
+from agents.selectors import agent_get
 
 REQUEST_ID_HEADER = OpenApiParameter(
     "X-Request-ID",
@@ -44,10 +45,9 @@ class AgentAPIView(APIView):
         return self.request.user.client
 
     def get_agent(self) -> Agent:
-        raw = str(self.kwargs.get("agent_id", ""))
-        if not _is_id(raw):
-            raise Http404
-        agent = Agent.objects.filter(pk=int(raw), client_id=self.client.pk).first()
+        agent = agent_get(
+            client_id=self.client.pk, agent_id=self.kwargs.get("agent_id", "")
+        )
         if agent is None:
             raise Http404
         return agent

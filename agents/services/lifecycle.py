@@ -3,9 +3,11 @@ the sweep that marks silent agents offline, its stop and its removal."""
 
 import functools
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from agents.models import CONFIG_FIELDS, Agent
@@ -41,13 +43,13 @@ def heartbeat_record(
         Agent.Status.STOPPED if status == Agent.Status.STOPPED
         else Agent.Status.ONLINE
     )
-    offline_after = Agent.next_offline_after(now)
     unchanged = list(Agent.objects.raw(
-        _heartbeat_sql(), [now, offline_after, agent_id, client_id, new_status]
+        _heartbeat_sql(), [now, agent_id, client_id, new_status]
     ))
     if unchanged:
         return unchanged[0]
 
+    offline_after = Agent.next_offline_after(now)
     with transaction.atomic():
         agent = (
             Agent.objects.select_for_update()
@@ -68,8 +70,9 @@ def heartbeat_record(
 
 @functools.cache
 def _heartbeat_sql() -> str:
+    # The deadline stays: the sweep moves it up (agents_mark_offline).
     return f"""
-        UPDATE {table(Agent)} SET last_heartbeat_at = %s, offline_after = %s
+        UPDATE {table(Agent)} SET last_heartbeat_at = %s
         WHERE id = %s AND client_id = %s AND status = %s
         RETURNING {all_columns(Agent)}
     """
@@ -109,14 +112,24 @@ def agent_status_record(*, agent: Agent, status: str, cause: str) -> None:
 def agents_mark_offline(*, now: datetime | None = None) -> int:
     """Mark agents offline that missed their heartbeat deadline.
 
+    A heartbeat moves only last_heartbeat_at, which no index holds, so
+    PostgreSQL updates the row in place (a HOT update: no index entries,
+    no dead ones left for vacuum), 333 times a second at 10,000 agents.
+    The indexed deadline, offline_after, is never later than the true one
+    (the last heartbeat plus the grace period): registration and a status
+    change set it, and here the agents past it that have heartbeated since
+    have it moved up in one statement. What is left past it is silent.
+
     An agent executing a command sends no heartbeats, so one with a command
     in flight is left alone until the command's lease ends. Each row is
     claimed with a conditional update, so two sweeps never both act.
     """
     now = now or timezone.now()
+    silent = _silent_since(now - timedelta(seconds=settings.HEARTBEAT_GRACE_SECONDS))
+    _deadlines_catch_up(now)
     busy = Command.objects.filter(commands_in_flight_q(now)).values("agent_id")
     candidates = list(
-        Agent.objects.filter(status=Agent.Status.ONLINE, offline_after__lt=now)
+        Agent.objects.filter(silent, status=Agent.Status.ONLINE, offline_after__lt=now)
         .exclude(pk__in=busy)
         .order_by("offline_after")[:SWEEP_BATCH_SIZE]
     )
@@ -124,7 +137,8 @@ def agents_mark_offline(*, now: datetime | None = None) -> int:
     for agent in candidates:
         with transaction.atomic():
             claimed = Agent.objects.filter(
-                pk=agent.pk, status=Agent.Status.ONLINE, offline_after__lt=now
+                silent, pk=agent.pk, status=Agent.Status.ONLINE,
+                offline_after__lt=now,
             ).update(status=Agent.Status.OFFLINE)
             if claimed:
                 agent.status = Agent.Status.OFFLINE
@@ -136,6 +150,22 @@ def agents_mark_offline(*, now: datetime | None = None) -> int:
     if marked:
         logger.warning("Marked %s agents offline after missed heartbeats", marked)
     return marked
+
+
+def _silent_since(moment: datetime) -> Q:
+    return Q(last_heartbeat_at__isnull=True) | Q(last_heartbeat_at__lt=moment)
+
+
+def _deadlines_catch_up(now: datetime) -> int:
+    """Move each online agent's passed deadline up to its last heartbeat
+    plus the grace period, where that is still ahead of `now`."""
+    grace = timedelta(seconds=settings.HEARTBEAT_GRACE_SECONDS)
+    moved = Agent.objects.filter(
+        status=Agent.Status.ONLINE, offline_after__lt=now,
+        last_heartbeat_at__gte=now - grace,
+    ).update(offline_after=F("last_heartbeat_at") + grace)
+    logger.debug("Moved %s heartbeat deadlines up", moved)
+    return moved
 
 
 def agent_config_update(*, agent: Agent, changes: dict, cause: str) -> Agent:

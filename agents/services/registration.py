@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from agents.heartbeats import heartbeat_answer_remember
 from agents.models import Agent, Client
 from agents.services.lifecycle import agent_status_record
 from instances.models import Instance
@@ -79,6 +80,9 @@ def agent_register(
             f"Instance {registration.instance_id} was retired by the server "
             f"({instance.state}): {instance.state_reason or 'replaced'}."
         )
+    else:
+        # It is told its config now, as a heartbeat would tell it.
+        transaction.on_commit(lambda: heartbeat_answer_remember(agent))
     logger.info(
         "Agent %s registered instance %s (%s)",
         agent.pk, registration.instance_id, instance.state,

@@ -10,23 +10,31 @@ count of pending commands.
 
 import functools
 import logging
+import random
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import transaction
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from instances.models import Command
-from spotopt.cache import cache_safely
+from instances.queue_watch import queue_channel
+from spotopt.cache import ThreadScript, cache_safely
 from spotopt.events import event_publish
 from spotopt.metrics import command_observe
-from spotopt.sql import all_columns, column, table
+from spotopt.sql import all_columns, column, prepared_cursor, table
 
 logger = logging.getLogger(__name__)
 
+IDLE_MARKER_MIN_SECONDS = 40
 IDLE_MARKER_MAX_SECONDS = 60
+_BUMP_AND_PUBLISH = ThreadScript("""
+redis.call('incr', KEYS[1])
+redis.call('publish', ARGV[1], ARGV[2])
+""")
 
 
 def _generation_key(agent_id: int) -> str:
@@ -61,7 +69,16 @@ def _bump(agent_id: int) -> None:
 
 
 def _bump_generation(agent_id: int) -> None:
-    # The key outlives its first bump, so one round trip is the usual cost.
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        # One round trip: the generation, and the news for every process's
+        # memory of idle markers (instances.queue_watch).
+        _BUMP_AND_PUBLISH(
+            backend, [backend.make_key(_generation_key(agent_id))],
+            [queue_channel(backend), agent_id],
+        )
+        return
+
     key = _generation_key(agent_id)
     try:
         cache.incr(key)
@@ -137,40 +154,76 @@ def command_poll(*, agent_id: int) -> list[Command]:
     return ready
 
 
-def command_queue_idle_confirm(*, agent_id: int, cached: dict) -> bool:
-    """True when the queue holds nothing to hand out now.
+def command_queue_waiting(*, agent_id: int, cached: dict) -> int | None:
+    """How many commands wait for their time in a queue with nothing to
+    hand out now; None when something is due.
 
     `cached` is what the caller read of idle_marker_keys(agent_id). A
-    current idle marker answers; else one read of the open commands does,
-    and renews the marker. Every agent's marker expires each
-    IDLE_MARKER_MAX_SECONDS, so this read replaces a full poll dozens of
-    times a second across a fleet. False: the poll has something to deliver.
+    current idle marker answers; else one count of the open commands does,
+    and renews the marker. Every agent's marker expires within
+    IDLE_MARKER_MAX_SECONDS, so this count replaces a full poll dozens of
+    times a second across a fleet.
     """
     generation, waiting = _idle_state_of(agent_id, cached)
     if waiting is not None:
-        return True
-    return not _ready_commands(agent_id, generation, timezone.now())
+        return waiting
+
+    now = timezone.now()
+    open_count, ready_count = _open_counts(agent_id, now)
+    if ready_count:
+        return None
+    if open_count:
+        # Commands waiting for their time: the marker must end when the
+        # first is due, which the full read works out.
+        waiting_commands = _open_commands(agent_id, now)
+        if any(command.available_at <= now for command in waiting_commands):
+            return None
+        _remember_idle(agent_id, generation, waiting_commands, now)
+        return len(waiting_commands)
+    _remember_idle(agent_id, generation, [], now)
+    return 0
 
 
-def command_queue_waiting_cached(*, agent_id: int, cached: dict) -> int | None:
-    """How many open commands wait for their time, from what the caller read
-    of idle_marker_keys(agent_id); None when the idle marker is not current
-    (only the database can tell)."""
-    _generation, waiting = _idle_state_of(agent_id, cached)
-    return waiting
+def _open_counts(agent_id: int, now) -> tuple[int, int]:
+    """How many commands are open, and how many of those are due now."""
+    moment = connection.ops.adapt_datetimefield_value(now)
+    with prepared_cursor() as cursor:
+        cursor.execute(_open_counts_sql(), [
+            moment, agent_id, Command.Status.PENDING, Command.Status.DELIVERED,
+            moment,
+        ])
+        open_count, ready_count = cursor.fetchone()
+    return open_count, ready_count or 0
+
+
+@functools.cache
+def _open_counts_sql() -> str:
+    def col(name):
+        return column(Command, name)
+
+    return f"""
+        SELECT COUNT(*), SUM(CASE WHEN {col("available_at")} <= %s THEN 1 END)
+        FROM {table(Command)}
+        WHERE {col("agent")} = %s AND {col("status")} IN (%s, %s)
+          AND {col("expires_at")} > %s
+    """
 
 
 def _ready_commands(agent_id: int, generation: int, now) -> list[Command]:
     """The open commands due now, in delivery order; with none, the queue
     is marked idle for `generation`."""
-    open_commands = list(Command.objects.raw(
-        _open_commands_sql(),
-        [agent_id, Command.Status.PENDING, Command.Status.DELIVERED, now],
-    ))
+    open_commands = _open_commands(agent_id, now)
     ready = [command for command in open_commands if command.available_at <= now]
     if not ready:
         _remember_idle(agent_id, generation, open_commands, now)
     return ready
+
+
+def _open_commands(agent_id: int, now) -> list[Command]:
+    return list(Command.objects.raw(
+        _open_commands_sql(),
+        [agent_id, Command.Status.PENDING, Command.Status.DELIVERED, now],
+    ))
 
 
 @functools.cache
@@ -219,15 +272,23 @@ def _idle_state_of(agent_id: int, cached: dict) -> tuple[int, int | None]:
 
 
 def _remember_idle(agent_id, generation, waiting: list[Command], now) -> None:
-    # The marker expires (at the latest) when the first waiting command
-    # becomes due, so a delayed command is never hidden behind it.
-    timeout = IDLE_MARKER_MAX_SECONDS
+    # A lifetime drawn at random: markers set together (a fleet's first
+    # polls after a deploy or a cache restart) would otherwise expire
+    # together every minute, thousands of reads in a few seconds. The
+    # marker expires (at the latest) when the first waiting command becomes
+    # due, so a delayed command is never hidden behind it.
+    timeout = idle_marker_lifetime()
     if waiting:
         first_due = min(command.available_at for command in waiting)
         timeout = min(timeout, max(1, int((first_due - now).total_seconds())))
     _cache_safely(lambda: cache.set(
         _idle_key(agent_id), (generation, len(waiting)), timeout=timeout
     ))
+
+
+def idle_marker_lifetime() -> int:
+    """Seconds an idle marker lives, drawn anew for each."""
+    return random.randint(IDLE_MARKER_MIN_SECONDS, IDLE_MARKER_MAX_SECONDS)
 
 
 def _mark_delivered(commands: list[Command], now) -> None:
@@ -249,17 +310,21 @@ def _mark_delivered(commands: list[Command], now) -> None:
         command.delivery_count += 1
 
 
-def command_pending_count(*, agent_id: int) -> int:
-    """Count the open commands; an idle queue answers from the cache."""
-    _generation, waiting = _idle_state(agent_id)
+def command_pending_count(*, agent_id: int, cached: dict | None = None) -> int:
+    """Count the open commands. A current idle marker answers (`cached`
+    is what the caller read of idle_marker_keys(agent_id); read here when
+    None); else one count does, which marks an empty queue idle again."""
+    if cached is None:
+        cached = idle_marker_read(agent_id)
+    generation, waiting = _idle_state_of(agent_id, cached)
     if waiting is not None:
         return waiting
 
-    return Command.objects.filter(
-        agent_id=agent_id,
-        status__in=[Command.Status.PENDING, Command.Status.DELIVERED],
-        expires_at__gt=timezone.now(),
-    ).count()
+    now = timezone.now()
+    open_count, _ready_count = _open_counts(agent_id, now)
+    if not open_count:
+        _remember_idle(agent_id, generation, [], now)
+    return open_count
 
 
 def command_close(

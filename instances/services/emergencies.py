@@ -64,14 +64,9 @@ def termination_record(
         # One read for both (at most one open event of each kind): an open
         # termination event makes this a repeat, an open rebalance event
         # turns out to have been an interruption.
-        open_by_kind = {
-            event.kind: event
-            for event in open_events(
-                instance,
-                EmergencyEvent.Kind.TERMINATION,
-                EmergencyEvent.Kind.REBALANCE,
-            )
-        }
+        open_by_kind = open_events(
+            instance, EmergencyEvent.Kind.TERMINATION, EmergencyEvent.Kind.REBALANCE
+        )
         repeat = repeat_counted(open_by_kind.get(EmergencyEvent.Kind.TERMINATION))
         if repeat is not None:
             return _termination_answer(repeat, "already_handled")

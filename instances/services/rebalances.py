@@ -32,7 +32,9 @@ def rebalance_record(
         agent = agent_lock(agent_id)
         instance = notice_instance(agent, instance_id)
         repeat = repeat_counted(
-            open_events(instance, EmergencyEvent.Kind.REBALANCE).first()
+            open_events(instance, EmergencyEvent.Kind.REBALANCE).get(
+                EmergencyEvent.Kind.REBALANCE
+            )
         )
         if repeat is not None:
             return _rebalance_answer(repeat, "repeat of an open recommendation")

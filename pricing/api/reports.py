@@ -4,7 +4,6 @@ from django.utils import timezone
 
 from instances.models import Instance
 from instances.selectors import instance_find
-from instances.services.lifecycle import instance_current_primary
 from pricing.models import RawPriceReport
 from pricing.services import PricePoint, prices_store, region_from_az
 
@@ -27,9 +26,9 @@ def pricing_report_store(*, agent, data: dict) -> int:
 
 
 def _reporter_role(agent, instance_id: str) -> str:
+    """A replica's prices are marked so; anything else speaks for the
+    primary, named or not (newer agents name no instance)."""
     instance = instance_find(agent_id=agent.pk, instance_id=instance_id)
-    if instance is None:
-        instance = instance_current_primary(agent_id=agent.pk)
     if instance is not None and instance.state == Instance.State.RUNNING_REPLICA:
         return RawPriceReport.Role.REPLICA
     return RawPriceReport.Role.PRIMARY

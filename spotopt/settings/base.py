@@ -102,6 +102,15 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+# The agent hot paths' hand-written statements are prepared on PostgreSQL
+# (spotopt.sql.prepared_cursor); turn it off behind a connection pooler in
+# transaction mode that cannot keep prepared statements. Django's own
+# cursors bind parameters in Python and are never prepared either way.
+DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+        0 if DB_PREPARED_STATEMENTS else None
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -156,8 +156,9 @@ def test_an_agent_marked_offline_comes_back_online_with_its_event(
     owner, registered
 ):
     _warm(owner, registered)
+    silent_since = timezone.now() - timezone.timedelta(seconds=121)
     Agent.objects.filter(pk=registered.pk).update(
-        offline_after=timezone.now() - timezone.timedelta(seconds=1)
+        last_heartbeat_at=silent_since, offline_after=silent_since
     )
     assert agents_mark_offline() == 1
 

@@ -53,8 +53,47 @@ def test_a_heartbeat_brings_an_offline_agent_back_online(owner, registered):
 def test_the_sweep_command_reports_what_it_did(registered, capsys):
     from django.core.management import call_command
 
-    Agent.objects.filter(pk=registered.pk).update(offline_after=later(-10))
+    Agent.objects.filter(pk=registered.pk).update(
+        last_heartbeat_at=later(-130), offline_after=later(-10)
+    )
 
     call_command("sweep_agents")
 
     assert "1 agents marked offline" in capsys.readouterr().out
+
+
+def test_a_heartbeat_leaves_the_deadline_and_touches_no_indexed_column(
+    owner, registered
+):
+    deadline = Agent.objects.get(pk=registered.pk).offline_after
+
+    owner.post(f"/api/agents/{registered.pk}/heartbeat", {})
+
+    after = Agent.objects.get(pk=registered.pk)
+    assert after.offline_after == deadline
+    assert after.last_heartbeat_at > deadline - timedelta(seconds=120)
+
+
+def test_a_passed_deadline_of_an_agent_that_heartbeated_since_is_moved_up(
+    registered,
+):
+    beat = later(-30)
+    Agent.objects.filter(pk=registered.pk).update(
+        last_heartbeat_at=beat, offline_after=later(-10)
+    )
+
+    assert agents_mark_offline() == 0
+
+    registered.refresh_from_db()
+    assert registered.status == Agent.Status.ONLINE
+    assert registered.offline_after == beat + timedelta(seconds=120)
+
+
+def test_an_agent_silent_past_the_grace_period_goes_offline_whatever_its_deadline(
+    registered,
+):
+    Agent.objects.filter(pk=registered.pk).update(
+        last_heartbeat_at=later(-121), offline_after=later(-1)
+    )
+
+    assert agents_mark_offline() == 1

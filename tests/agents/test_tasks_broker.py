@@ -38,7 +38,8 @@ def redis_worker():
 @pytest.mark.django_db(transaction=True)
 def test_the_sweep_runs_in_a_worker_through_the_broker(registered, redis_worker):
     Agent.objects.filter(pk=registered.pk).update(
-        offline_after=timezone.now() - timedelta(seconds=5)
+        last_heartbeat_at=timezone.now() - timedelta(seconds=125),
+        offline_after=timezone.now() - timedelta(seconds=5),
     )
 
     sweep_agents_task.delay()

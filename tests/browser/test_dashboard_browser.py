@@ -4,6 +4,7 @@ driven to completion through the agent API, a CSV export, screenshots."""
 import csv
 import io
 import re
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -51,7 +52,10 @@ def _sign_in(page, member):
 def test_an_agent_goes_online_on_the_open_overview_when_it_heartbeats(
     page, member, priced, agent_api, artifacts
 ):
-    Agent.objects.filter(pk=priced.pk).update(offline_after=timezone.now())
+    silent_since = timezone.now() - timedelta(seconds=121)
+    Agent.objects.filter(pk=priced.pk).update(
+        last_heartbeat_at=silent_since, offline_after=silent_since
+    )
     agents_mark_offline()
     _sign_in(page, member)
     status = page.locator(f'[data-agent-status="{priced.pk}"]')

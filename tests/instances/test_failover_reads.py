@@ -136,10 +136,11 @@ def test_a_notice_reads_the_open_events_once_and_updates_none_it_has_not(
             {"instance_id": "i-0primary"},
         ))
 
+    statements = [query["sql"].strip() for query in captured.captured_queries]
     event_statements = [
-        query["sql"] for query in captured.captured_queries
-        if 'FROM "instances_emergencyevent"' in query["sql"]
-        or query["sql"].startswith('UPDATE "instances_emergencyevent"')
+        sql for sql in statements
+        if 'FROM "instances_emergencyevent"' in sql
+        or sql.startswith('UPDATE "instances_emergencyevent"')
     ]
     # No open event to find, none to resolve: the delay's UPDATE comes
     # after the commit, outside this request's statements in a test.

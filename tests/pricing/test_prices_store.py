@@ -94,7 +94,8 @@ def test_pools_known_and_new_are_read_once_and_created_once():
 
     pool_reads = [
         query for query in captured.captured_queries
-        if query["sql"].startswith('SELECT "pricing_spotpool"')
+        if query["sql"].startswith("SELECT")
+        and 'FROM "pricing_spotpool"' in query["sql"]
     ]
     # One read of both, then get_or_create's own read of the new one.
     assert len(pool_reads) == 2

@@ -40,10 +40,13 @@ def test_a_database_outage_answers_503_with_retry_after(owner, registered):
 
 
 def test_a_database_outage_during_an_idle_poll_answers_503(owner, registered):
-    # No idle marker yet: the poll must read the queue from the database.
+    # No idle marker yet: the poll must read the queue from the database,
+    # counted by the hot path, read whole by the full view.
+    down = OperationalError("the database system is shutting down")
     with mock.patch(
-        "instances.services.commands._ready_commands",
-        side_effect=OperationalError("the database system is shutting down"),
+        "instances.services.commands._open_counts", side_effect=down
+    ), mock.patch(
+        "instances.services.commands._ready_commands", side_effect=down
     ):
         response = owner.get(f"/api/agents/{registered.pk}/commands/pending")
 

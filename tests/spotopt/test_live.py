@@ -64,7 +64,9 @@ async def _connected(browser, client_id) -> WebsocketCommunicator:
 
 
 def _take_offline(agent_id: int) -> None:
-    Agent.objects.filter(pk=agent_id).update(offline_after="2000-01-01T00:00Z")
+    Agent.objects.filter(pk=agent_id).update(
+        last_heartbeat_at="2000-01-01T00:00Z", offline_after="2000-01-01T00:00Z"
+    )
     agents_mark_offline()
 
 

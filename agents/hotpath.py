@@ -1,0 +1,423 @@
+"""The two hottest agent calls, answered without Django's request cycle.
+
+Every agent polls its queue every 5 s and heartbeats every 30 s, and almost
+every answer is the same: an empty queue, an unchanged agent. Those answers
+are given here from memory and the cache: the token's client (remembered per
+process for a few seconds), the agent's owner (remembered once seen, in the
+process and the cache), then in one cache round trip the rate limit and the
+queue's idle marker; where the marker has expired, one count of the open
+commands renews it; and a heartbeat is, on PostgreSQL, one statement
+(agents.heartbeats). Anything else, including every refusal, a queue with
+something to deliver and a heartbeat that moves something, falls through to
+the full view, which gives the answer and the error the protocol specifies.
+
+Two doors lead here: AgentHotPath wraps the WSGI application, so the agent
+API's workers answer these calls before Django builds a request (at 10,000
+agents that is 2,000 polls a second, and Django's handler, signals and
+middleware cost more than the answer); agents.middleware does the same for
+requests that reach Django another way (ASGI, the test client). A call the
+front let through is not tried again, and its rate count is not repeated.
+"""
+
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass
+from io import BytesIO
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import DisallowedHost
+from django.core.handlers.wsgi import WSGIRequest
+from django.core.signals import setting_changed
+from django.db import DatabaseError
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse
+from django.middleware.security import SecurityMiddleware
+from django.utils.http import parse_header_parameters
+from redis.exceptions import RedisError
+from rest_framework.settings import api_settings
+
+from agents.api.serializers import HeartbeatIn
+from agents.authentication import agent_is_owned, client_for_token
+from agents.heartbeats import (
+    heartbeat_memo_key,
+    heartbeat_record_unchanged,
+    heartbeat_shortcut_available,
+    running_instance_ids,
+)
+from agents.idempotency import body_digest, request_key_of
+from instances.queue_watch import queue_watch, queue_watch_reset
+from instances.services.commands import (
+    command_queue_waiting,
+    idle_marker_keys,
+    idle_marker_lifetime,
+)
+from spotopt.cache import cache_safely
+from spotopt.metrics import request_observe
+from spotopt.throttling import (
+    RATE_WAIT,
+    process_allowance,
+    process_window_hit,
+    process_windows_clear,
+    rate_parse,
+    window_hit_reading,
+)
+
+logger = logging.getLogger(__name__)
+
+AGENT_HOT_PATH = re.compile(
+    r"^/api/agents/(?P<agent_id>[0-9]{1,18})/"
+    r"(?P<route>commands/pending|pending-commands|heartbeat)$"
+)
+ROUTE_LABELS = {
+    "commands/pending": "agents-api:agent-commands-pending",
+    "pending-commands": "agents-api:agent-pending-commands",
+    "heartbeat": "agents-api:agent-heartbeat",
+}
+HOT_METHODS = {
+    "commands/pending": "GET", "pending-commands": "GET", "heartbeat": "POST",
+}
+# A plain heartbeat is a few hundred bytes; a larger one takes the full view.
+PLAIN_HEARTBEAT_MAX_BYTES = 16_384
+INSTANCE_ID_MAX_LENGTH = HeartbeatIn().fields["instance_id"].max_length
+# The WSGI environ key by which the front tells Django it tried a call.
+HOT_PATH_TRIED = "spotopt.hot_path_tried"
+# What each agent was last told, as this process last read it from the
+# shared cache: the heartbeat's statement checks it against the agent's row,
+# so a stale one only sends that heartbeat to the full view.
+_memos: dict[int, tuple] = {}
+MEMOS_MAX = 200_000
+
+
+@dataclass(slots=True)
+class HotCall:
+    """What the hot path reads of a request, whichever door it came in by."""
+
+    agent_id: int
+    route: str
+    path: str
+    authorization: str
+    request_id: str
+    content_type: str
+    body: bytes = b""
+    # Seconds the rate limit asks to wait, once the call has been counted.
+    rate_wait: int | None = None
+
+    @property
+    def route_label(self) -> str:
+        return ROUTE_LABELS[self.route]
+
+
+def hot_route(path: str, method: str) -> tuple[int, str] | None:
+    """(agent id, route) when the request is one the hot path may answer."""
+    match = AGENT_HOT_PATH.match(path)
+    if match is None or HOT_METHODS[match["route"]] != method:
+        return None
+    return int(match["agent_id"]), match["route"]
+
+
+def hot_answer(call: HotCall) -> bytes | None:
+    """The JSON body of a 200 answer, or None: the full view must answer.
+
+    Never raises for a database or cache outage: the full view answers
+    those with its 503 or works without the cache.
+    """
+    try:
+        return _answer(call)
+    except (DatabaseError, RedisError, OSError):
+        return None
+
+
+def _answer(call: HotCall) -> bytes | None:
+    if call.route == "heartbeat" and not heartbeat_shortcut_available():
+        return None
+    client_id = _owner_checked(call)
+    if client_id is None:
+        return None
+    watch = queue_watch()
+    token = watch.mark()
+    waiting = watch.waiting(call.agent_id)
+    told = _memos.get(call.agent_id) if call.route == "heartbeat" else None
+    read_keys = idle_marker_keys(call.agent_id) if waiting is None else []
+    if call.route == "heartbeat" and told is None:
+        read_keys.append(heartbeat_memo_key(call.agent_id))
+    cached = _rate_counted_reading(call, client_id, read_keys)
+    if cached is None:
+        return None
+
+    if waiting is None:
+        waiting = command_queue_waiting(agent_id=call.agent_id, cached=cached)
+        if waiting is None:
+            return None  # Something to hand out: the full view delivers it.
+        if not waiting:
+            watch.remember(call.agent_id, 0, idle_marker_lifetime(), token)
+    if call.route == "heartbeat":
+        if told is None:
+            told = cached.get(heartbeat_memo_key(call.agent_id))
+        return _heartbeat_answer(call, client_id, waiting, told)
+    return b"[]" if call.route == "pending-commands" else b'{"commands":[]}'
+
+
+def _owner_checked(call: HotCall) -> int | None:
+    """The caller's client id when its token is good and owns the agent."""
+    scheme, _, token = call.authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token or " " in token:
+        return None
+
+    client = client_for_token(token)
+    if client is None or not client.is_active:
+        return None
+    if not agent_is_owned(client_id=client.pk, agent_id=call.agent_id):
+        return None
+    return client.pk
+
+
+def _rate_counted_reading(
+    call: HotCall, client_id: int, read_keys: list[str]
+) -> dict | None:
+    """Count the call against the agent's rate limit and read the cache keys
+    the answer needs, in one round trip, or none at all while the call is
+    within this process's allowance and nothing is to be read; None when
+    over the limit."""
+    rate = api_settings.DEFAULT_THROTTLE_RATES.get("agent")
+    if not rate:
+        if not read_keys:
+            return {}
+        return cache_safely(
+            lambda: cache.get_many(read_keys), {}, about="the agent hot path"
+        )
+
+    limit, window = rate_parse(rate)
+    key = f"agent:{client_id}:{call.agent_id}"
+    in_process = process_window_hit(key, window)
+    allowance = process_allowance(limit)
+    shared = 0
+    if in_process > allowance:
+        # Past the allowance, counted in the shared cache, the first time
+        # with the calls let through before.
+        shared = in_process if in_process == allowance + 1 else 1
+    wait, cached = 0, {}
+    if shared or read_keys:
+        wait, cached = window_hit_reading(
+            key=key, limit=limit, window_seconds=window, read_keys=read_keys,
+            hits=shared,
+        )
+    # Counted once: the full view's throttle reads this instead of counting.
+    call.rate_wait = wait
+    return None if wait else cached
+
+
+def _heartbeat_answer(call: HotCall, client_id: int, pending: int, told):
+    if not _is_utf8_json(call.content_type):
+        return None
+    body = plain_heartbeat_body(call.body)
+    if body is None:
+        return None
+
+    key = request_key_of(call.request_id, body)
+    rendered = heartbeat_record_unchanged(
+        client_id=client_id,
+        agent_id=call.agent_id,
+        running=running_instance_ids(body.get("inventory_snapshot")),
+        pending_commands=pending,
+        told=told,
+        request_path=call.path,
+        request_key=key,
+        body_digest=body_digest(body) if key else "",
+    )
+    if rendered is None:
+        _memos.pop(call.agent_id, None)  # Stale, or the full view's case.
+    elif len(_memos) < MEMOS_MAX:
+        _memos[call.agent_id] = told
+    return rendered
+
+
+_utf8_json_types: dict[str, bool] = {}
+
+
+def _is_utf8_json(content_type: str) -> bool:
+    # DRF decodes with the declared charset; this path knows only UTF-8.
+    known = _utf8_json_types.get(content_type)
+    if known is None:
+        media_type, params = parse_header_parameters(content_type)
+        known = media_type == "application/json" and params.get(
+            "charset", "utf-8"
+        ).lower() in ("utf-8", "utf8")
+        if len(_utf8_json_types) < 64:  # Agents send one or two spellings.
+            _utf8_json_types[content_type] = known
+    return known
+
+
+def plain_heartbeat_body(raw: bytes) -> dict | None:
+    """The body of a heartbeat saying only "online", with fields of the
+    shapes agents send; None for anything else, the full view's to judge."""
+    if not raw or len(raw) > PLAIN_HEARTBEAT_MAX_BYTES:
+        return None
+    try:
+        body = json.loads(raw.decode(), parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):  # UnicodeDecodeError included
+        return None
+    if not isinstance(body, dict) or "request_id" in body:
+        return None
+    if body.get("status", "online") != "online":
+        return None
+    instance_id = body.get("instance_id")
+    instance_id = "" if instance_id is None else instance_id
+    if not isinstance(instance_id, str) or len(instance_id) > INSTANCE_ID_MAX_LENGTH:
+        return None
+    if not instance_id.isprintable():
+        return None  # The serializer refuses NULs and lone surrogates.
+    if not isinstance(body.get("health_metrics"), (dict, type(None))):
+        return None
+    if not isinstance(body.get("reconnect", False), bool):
+        return None
+    if not _plain_snapshot(body.get("inventory_snapshot")):
+        return None
+    return body
+
+
+def _plain_snapshot(snapshot) -> bool:
+    if snapshot is None:
+        return True
+    if not isinstance(snapshot, dict):
+        return False
+    count = snapshot.get("count", 0)
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        return False
+    return isinstance(snapshot.get("instances", []), list)
+
+
+def _refuse_constant(name: str):
+    # NaN and Infinity are not JSON; DRF's parser refuses them too.
+    raise ValueError(name)
+
+
+class AgentHotPath:
+    """WSGI middleware: the hot calls answered before Django's handler.
+
+    An answer carries what Django's security middleware would have added;
+    a call it cannot answer goes on to Django marked as tried, with its
+    rate count, its body still readable. A request whose host Django would
+    refuse, or that Django would redirect to HTTPS, is left to Django.
+    """
+
+    def __init__(self, application):
+        self.application = application
+
+    def __call__(self, environ, start_response):
+        route = hot_route(environ.get("PATH_INFO", ""), environ["REQUEST_METHOD"])
+        if route is None or not _is_plain_request(environ):
+            return self.application(environ, start_response)
+
+        started = time.perf_counter()
+        call = _call_of(environ, *route)
+        body = None if call is None else hot_answer(call)
+        if body is None:
+            environ[HOT_PATH_TRIED] = True
+            environ[RATE_WAIT] = None if call is None else call.rate_wait
+            return self.application(environ, start_response)
+
+        headers = [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+            *_security_headers(_is_secure(environ)),
+        ]
+        start_response("200 OK", headers)
+        request_observe(
+            method=environ["REQUEST_METHOD"], route=call.route_label,
+            status=200, seconds=time.perf_counter() - started,
+        )
+        return [body]
+
+
+def _call_of(environ, agent_id: int, route: str) -> HotCall | None:
+    """The call of a WSGI request; None for a body the front will not read
+    (too large, or of no declared length). A body it read is put back for
+    Django to read again."""
+    body = b""
+    if route == "heartbeat":
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or "")
+        except ValueError:
+            return None
+        if not 0 < length <= PLAIN_HEARTBEAT_MAX_BYTES:
+            return None
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = BytesIO(body)
+    return HotCall(
+        agent_id=agent_id,
+        route=route,
+        path=environ.get("SCRIPT_NAME", "") + environ["PATH_INFO"],
+        authorization=environ.get("HTTP_AUTHORIZATION", ""),
+        request_id=environ.get("HTTP_X_REQUEST_ID", ""),
+        content_type=environ.get("CONTENT_TYPE", ""),
+        body=body,
+    )
+
+
+_allowed_hosts: dict[str, bool] = {}
+
+
+def _is_plain_request(environ) -> bool:
+    """Whether Django would serve the request as it is: a Host header it
+    allows (judged by Django once per host), no redirect to HTTPS to make."""
+    host = environ.get("HTTP_HOST")
+    if host is None or settings.USE_X_FORWARDED_HOST:
+        return False
+    if settings.SECURE_SSL_REDIRECT and not _is_secure(environ):
+        return False
+    allowed = _allowed_hosts.get(host)
+    if allowed is None:
+        try:
+            WSGIRequest(environ).get_host()
+            allowed = True
+        except DisallowedHost:
+            allowed = False
+        if len(_allowed_hosts) < 64:  # The hosts a load balancer sends.
+            _allowed_hosts[host] = allowed
+    return allowed
+
+
+def _is_secure(environ) -> bool:
+    header = settings.SECURE_PROXY_SSL_HEADER
+    if header:
+        name, secure_value = header
+        value = environ.get(name)
+        if value is not None:
+            return value.split(",", 1)[0].strip() == secure_value
+    return environ.get("wsgi.url_scheme") == "https"
+
+
+_headers_by_security: dict[bool, list[tuple[str, str]]] = {}
+
+
+def _security_headers(secure: bool) -> list[tuple[str, str]]:
+    """The headers Django's SecurityMiddleware adds to an answer, made by
+    that middleware itself once, so the two doors answer alike."""
+    headers = _headers_by_security.get(secure)
+    if headers is None:
+        request = HttpRequest()
+        request.is_secure = lambda: secure
+        response = SecurityMiddleware(lambda _request: None).process_response(
+            request, HttpResponse()
+        )
+        headers = _headers_by_security[secure] = [
+            (name, value) for name, value in response.items()
+            if name != "Content-Type"
+        ]
+    return headers
+
+
+def hot_path_memory_clear() -> None:
+    """Forget what this process remembers for the hot calls (tests)."""
+    _memos.clear()
+    process_windows_clear()
+    queue_watch_reset()
+
+
+@receiver(setting_changed)
+def _settings_forget(**kwargs) -> None:
+    _allowed_hosts.clear()
+    _headers_by_security.clear()
