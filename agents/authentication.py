@@ -12,6 +12,7 @@ can be remembered for minutes; the only staleness is a deleted agent
 answering empty polls for that long.
 """
 
+import functools
 import time
 
 from django.core.cache import cache
@@ -20,6 +21,7 @@ from rest_framework import authentication, exceptions
 from agents.models import Agent, Client
 from agents.tokens import token_hash, token_prefix
 from spotopt.cache import cache_safely
+from spotopt.sql import column, prepared_cursor, table
 
 AUTH_CACHE_SECONDS = 5.0
 AGENT_OWNER_CACHE_SECONDS = 300.0
@@ -77,19 +79,44 @@ def agent_is_owned(*, client_id: int, agent_id: int) -> bool:
     foreign agent id is checked against the database every time, so an
     agent that was just registered is found at once.
     """
-    key = (client_id, agent_id)
-    now = time.monotonic()
-    if _agent_owner_until.get(key, 0.0) > now:
+    if agent_owned_in_memory(client_id=client_id, agent_id=agent_id):
         return True
-    if _shared_owner(agent_id) == client_id:
+    return agent_owner_confirm(
+        client_id=client_id, agent_id=agent_id, shared=_shared_owner(agent_id)
+    )
+
+
+def agent_owned_in_memory(*, client_id: int, agent_id: int) -> bool:
+    """Whether this process remembers the agent as the client's."""
+    return _agent_owner_until.get((client_id, agent_id), 0.0) > time.monotonic()
+
+
+def agent_owner_confirm(*, client_id: int, agent_id: int, shared) -> bool:
+    """Check ownership with what the shared cache said of the agent's owner
+    (`shared`, read by the caller; None when absent), else the database;
+    remember it when owned."""
+    key, now = (client_id, agent_id), time.monotonic()
+    if shared == client_id:
         _owner_remember(key, now)
         return True
 
-    owned = Agent.objects.filter(pk=agent_id, client_id=client_id).exists()
+    with prepared_cursor() as cursor:
+        cursor.execute(_owned_sql(), [agent_id, client_id])
+        owned = cursor.fetchone() is not None
     if owned:
         _owner_remember(key, now)
-        _owner_share(client_id, agent_id)
+        agent_owner_share(client_id=client_id, agent_id=agent_id)
     return owned
+
+
+@functools.cache
+def _owned_sql() -> str:
+    # By hand: a worker's first poll of every agent asks it, 10,000 of them
+    # after a restart.
+    return (
+        f"SELECT 1 FROM {table(Agent)} WHERE {column(Agent, 'id')} = %s"
+        f" AND {column(Agent, 'client')} = %s"
+    )
 
 
 def _shared_owner(agent_id: int) -> int | None:
@@ -104,8 +131,10 @@ def _owner_remember(key: tuple[int, int], now: float) -> None:
     _agent_owner_until[key] = now + AGENT_OWNER_CACHE_SECONDS
 
 
-def _owner_share(client_id: int, agent_id: int) -> None:
-    # Without the cache the other workers read it from the database.
+def agent_owner_share(*, client_id: int, agent_id: int) -> None:
+    """Tell every process who owns the agent (registration does, so no
+    worker reads it from the database). Without the cache each reads it
+    from the database."""
     cache_safely(
         lambda: cache.set(
             agent_owner_key(agent_id), client_id,

@@ -37,13 +37,18 @@ RUNNING_INSTANCES_CHECKED = 500
 ANSWER_MEMO_SECONDS = 86_400
 
 
+# Made once: a field only formats here, and building one per heartbeat cost
+# a tenth of the shortcut's time.
+_SERVER_TIME = DateTimeField()
+
+
 def heartbeat_answer(
     *, config: dict, pending_commands: int, notice_status: str, now
 ) -> dict:
     """The heartbeat's answer, built one way for both paths."""
     return {
         "status": "ok",
-        "server_time": DateTimeField().to_representation(now),
+        "server_time": _SERVER_TIME.to_representation(now),
         "config": config,
         "pending_commands": pending_commands,
         "notice_status": notice_status,

@@ -40,7 +40,12 @@ from redis.exceptions import RedisError
 from rest_framework.settings import api_settings
 
 from agents.api.serializers import HeartbeatIn
-from agents.authentication import agent_is_owned, client_for_token
+from agents.authentication import (
+    agent_owned_in_memory,
+    agent_owner_confirm,
+    agent_owner_key,
+    client_for_token,
+)
 from agents.heartbeats import (
     heartbeat_memo_key,
     heartbeat_record_unchanged,
@@ -133,9 +138,10 @@ def hot_answer(call: HotCall) -> bytes | None:
 def _answer(call: HotCall) -> bytes | None:
     if call.route == "heartbeat" and not heartbeat_shortcut_available():
         return None
-    client_id = _owner_checked(call)
+    client_id = _client_checked(call)
     if client_id is None:
         return None
+    owned = agent_owned_in_memory(client_id=client_id, agent_id=call.agent_id)
     watch = queue_watch()
     token = watch.mark()
     waiting = watch.waiting(call.agent_id)
@@ -143,9 +149,16 @@ def _answer(call: HotCall) -> bytes | None:
     read_keys = idle_marker_keys(call.agent_id) if waiting is None else []
     if call.route == "heartbeat" and told is None:
         read_keys.append(heartbeat_memo_key(call.agent_id))
+    if not owned:
+        read_keys.append(agent_owner_key(call.agent_id))
     cached = _rate_counted_reading(call, client_id, read_keys)
     if cached is None:
         return None
+    if not owned and not agent_owner_confirm(
+        client_id=client_id, agent_id=call.agent_id,
+        shared=cached.get(agent_owner_key(call.agent_id)),
+    ):
+        return None  # Another client's agent, or none: the full view's 404.
 
     if waiting is None:
         waiting = command_queue_waiting(agent_id=call.agent_id, cached=cached)
@@ -160,16 +173,14 @@ def _answer(call: HotCall) -> bytes | None:
     return b"[]" if call.route == "pending-commands" else b'{"commands":[]}'
 
 
-def _owner_checked(call: HotCall) -> int | None:
-    """The caller's client id when its token is good and owns the agent."""
+def _client_checked(call: HotCall) -> int | None:
+    """The id of the caller's client when its token is good and active."""
     scheme, _, token = call.authorization.partition(" ")
     if scheme.lower() != "bearer" or not token or " " in token:
         return None
 
     client = client_for_token(token)
     if client is None or not client.is_active:
-        return None
-    if not agent_is_owned(client_id=client.pk, agent_id=call.agent_id):
         return None
     return client.pk
 

@@ -2,11 +2,10 @@
 and models built from their rows."""
 
 import functools
-from contextlib import contextmanager
 
 import psycopg
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 
 def column(model, field_name: str) -> str:
@@ -65,11 +64,11 @@ def _converters(model, alias: str) -> list:
     ]
 
 
-@contextmanager
 def prepared_cursor():
     """Django's cursor for a hand-written statement that runs thousands of
     times a second: on PostgreSQL its parameters are bound by the server
-    and the statement is prepared once per connection.
+    and the statement is prepared once per connection. Use it as Django's:
+    `with prepared_cursor() as cursor:`.
 
     Django binds parameters in Python by default, quoting each into the
     SQL text: for the heartbeat's statement of two dozen parameters that
@@ -81,14 +80,18 @@ def prepared_cursor():
     DB_PREPARED_STATEMENTS=0 (for a connection pooler that cannot keep
     prepared statements).
     """
-    with connection.cursor() as cursor:
-        if (
-            connection.vendor == "postgresql"
-            and settings.DB_PREPARED_STATEMENTS
-            and not connection.queries_logged
-        ):
-            # A server-binding cursor: the connection's prepare_threshold of
-            # 0 (settings) prepares what it runs the first time.
-            cursor.cursor.close()
-            cursor.cursor = psycopg.Cursor(connection.connection)
-        yield cursor
+    # The wrapper itself, found once: each attribute read through the
+    # `connection` proxy looks it up again, thread-locally.
+    db = connections[DEFAULT_DB_ALIAS]
+    if (
+        db.vendor != "postgresql"
+        or not settings.DB_PREPARED_STATEMENTS
+        or db.queries_logged
+    ):
+        return db.cursor()
+    # What cursor() does, with a server-binding cursor of psycopg's: the
+    # connection's prepare_threshold of 0 (settings) prepares what it runs
+    # the first time.
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    return db.make_cursor(psycopg.Cursor(db.connection))

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from agents.authentication import agent_owner_share
 from agents.heartbeats import heartbeat_answer_remember
 from agents.models import Agent, Client
 from agents.services.lifecycle import agent_status_record
 from instances.models import Instance
+from instances.services.commands import command_queue_waiting, idle_marker_read
 from instances.services.lifecycle import (
     audit_record,
     instance_current_primary,
@@ -81,13 +83,23 @@ def agent_register(
             f"({instance.state}): {instance.state_reason or 'replaced'}."
         )
     else:
-        # It is told its config now, as a heartbeat would tell it.
-        transaction.on_commit(lambda: heartbeat_answer_remember(agent))
+        transaction.on_commit(lambda: _agent_made_known(agent), robust=True)
     logger.info(
         "Agent %s registered instance %s (%s)",
         agent.pk, registration.instance_id, instance.state,
     )
     return agent, instance, message
+
+
+def _agent_made_known(agent: Agent) -> None:
+    """Tell the agent hot path now what it would otherwise look up on the
+    agent's first calls, in every worker: its owner, what it was told (its
+    config, as a heartbeat tells it) and whether its queue is idle. A fleet
+    registering at once then costs no database read per agent and worker.
+    """
+    agent_owner_share(client_id=agent.client_id, agent_id=agent.pk)
+    heartbeat_answer_remember(agent)
+    command_queue_waiting(agent_id=agent.pk, cached=idle_marker_read(agent.pk))
 
 
 def _agent_get_or_create(client, logical_id, registration) -> Agent:

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from instances.models import Command
 from instances.queue_watch import queue_channel
-from spotopt.cache import ThreadScript, cache_safely
+from spotopt.cache import ThreadScript, cache_safely, cache_set_quickly
 from spotopt.events import event_publish
 from spotopt.metrics import command_observe
 from spotopt.sql import all_columns, column, prepared_cursor, table
@@ -281,8 +281,8 @@ def _remember_idle(agent_id, generation, waiting: list[Command], now) -> None:
     if waiting:
         first_due = min(command.available_at for command in waiting)
         timeout = min(timeout, max(1, int((first_due - now).total_seconds())))
-    _cache_safely(lambda: cache.set(
-        _idle_key(agent_id), (generation, len(waiting)), timeout=timeout
+    _cache_safely(lambda: cache_set_quickly(
+        _idle_key(agent_id), (generation, len(waiting)), timeout
     ))
 
 

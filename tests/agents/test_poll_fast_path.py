@@ -234,3 +234,25 @@ def test_a_shared_owner_naming_another_client_is_checked_in_the_database(
     assert response.status_code == 200
     assert any('"agents_agent"' in query["sql"]
                for query in captured.captured_queries)
+
+
+def test_a_freshly_registered_agents_first_poll_reads_only_the_token(
+    owner, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = owner.post("/api/agents/register", {
+            "instance_id": "i-0fresh", "instance_type": "m5.large",
+            "region": "us-east-1", "az": "us-east-1a",
+        })
+    url = f"/api/agents/{answer.json()['agent_id']}/commands/pending"
+    # A worker that has seen nothing of it: the owner and the idle queue
+    # were told to the cache at registration.
+    authentication.client_cache_clear()
+
+    with CaptureQueriesContext(connection) as captured:
+        response = owner.get(url)
+
+    assert _commands(response) == []
+    tables = [query["sql"].split(" FROM ")[1].split()[0]
+              for query in captured.captured_queries]
+    assert tables == ['"agents_client"']  # the token, not the agent or queue
