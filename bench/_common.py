@@ -216,8 +216,8 @@ class Server:
 
 
 def machine_cpu() -> dict:
-    """CPU seconds so far: the whole machine busy, and PostgreSQL's and
-    Redis's processes (by name), to tell who holds the cores in a step."""
+    """CPU seconds so far: the whole machine busy, and each PostgreSQL and
+    Redis process (by name), to tell who holds the cores in a step."""
     tick = os.sysconf("SC_CLK_TCK")
     fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
     user, nice, system, _idle, _iowait, irq, softirq, steal = map(
@@ -225,7 +225,7 @@ def machine_cpu() -> dict:
     )
     seconds = {
         "machine": (user + nice + system + irq + softirq + steal) / tick,
-        "postgres": 0.0, "redis": 0.0,
+        "postgres": {}, "redis": {},
     }
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with suppress(OSError, IndexError, ValueError):
@@ -235,8 +235,21 @@ def machine_cpu() -> dict:
                     else "redis" if name.startswith("redis-server") else None)
             if kind:
                 utime, stime = rest.split()[11:13]
-                seconds[kind] += (int(utime) + int(stime)) / tick
+                seconds[kind][stat.parent.name] = (int(utime) + int(stime)) / tick
     return seconds
+
+
+def machine_cpu_spent(before: dict, after: dict) -> dict:
+    """CPU seconds between two machine_cpu() readings. A process that ended
+    in between is not counted (its time is gone from /proc); one that
+    started is counted whole."""
+    spent = {"machine": after["machine"] - before["machine"]}
+    for kind in ("postgres", "redis"):
+        spent[kind] = sum(
+            seconds - before[kind].get(pid, 0.0)
+            for pid, seconds in after[kind].items()
+        )
+    return spent
 
 
 def _children(pid: int) -> list[int]:

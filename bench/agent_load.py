@@ -43,6 +43,7 @@ from _common import (  # noqa: E402
     event_loop_install,
     log,
     machine_cpu,
+    machine_cpu_spent,
     manage,
     percentile,
     redis_flush,
@@ -230,14 +231,19 @@ async def agents_register(*, port, token, first, count, connections):
     return agents
 
 
-def field_events(agents, *, start: float, end: float, rng) -> list[tuple]:
-    """Every request each agent makes between start and end, in time order.
+def field_events(
+    agents, *, start: float, end: float, rng, quiet_from: dict | None = None
+) -> list[tuple]:
+    """Every request each agent makes between start and end, in time order;
+    an agent in `quiet_from` makes none from that time on (its notice).
 
     Each agent has its own random phase per request kind, as agents started
     at random times do. Half poll the newer path and half the older one.
     """
     events = []
+    quiet_from = quiet_from or {}
     for position, (agent_id, instance_id) in enumerate(agents):
+        agent_end = min(end, quiet_from.get(agent_id, end))
         poll = "commands/pending" if position % 2 else "pending-commands"
         heartbeat = json.dumps({  # what spotagent sends
             "status": "online",
@@ -253,12 +259,16 @@ def field_events(agents, *, start: float, end: float, rng) -> list[tuple]:
         )
         for period, kind, method, suffix, body in kinds:
             due = start + rng.uniform(0, period)
-            while due < end:
+            while due < agent_end:
                 path = f"/api/agents/{agent_id}/{suffix}"
                 events.append((due, kind, method, path, body))
                 due += period
     events.sort(key=lambda event: event[0])
     return events
+
+
+def _notice_times(notices: list[tuple]) -> dict[int, float]:
+    return {int(event[3].split("/")[3]): event[0] for event in notices}
 
 
 def notice_events(agents, *, start, end, interval, rng, noticed: set,
@@ -338,10 +348,15 @@ async def ramp(args, env, servers, client_id, token, steps, costs) -> list:
     lane's when there is one (its CPU counts as the server's)."""
     rng = random.Random(2)
     agents, results = [], []
+    # Agents whose instance got a termination notice: a real one is busy
+    # with the failover's launch (no heartbeats, no polls while it runs a
+    # command) and its instance is gone two minutes later. Each step keeps
+    # `count` agents active besides them.
     noticed: set[int] = set()
     for count in steps:
         started = time.monotonic()
-        through_api = max(0, min(count, args.api_registrations) - len(agents))
+        wanted = count + len(noticed)
+        through_api = max(0, min(wanted, args.api_registrations) - len(agents))
         if through_api:
             # A connection per server thread: registrations are slow writes,
             # and more would only queue inside the server past the timeout.
@@ -351,26 +366,30 @@ async def ramp(args, env, servers, client_id, token, steps, costs) -> list:
             )
             log("registered %s agents through the API in %.1f s",
                 through_api, time.monotonic() - started)
-        if count > len(agents):
-            agents += agents_seed(env, client_id, len(agents), count - len(agents))
+        if wanted > len(agents):
+            agents += agents_seed(env, client_id, len(agents), wanted - len(agents))
             log("%s agents in all after seeding in bulk", len(agents))
+        active = [agent for agent in agents if agent[0] not in noticed]
 
         loop = asyncio.get_running_loop()
         start = loop.time() + 0.5
         measure_from = start + args.warmup_seconds
         end = measure_from + args.step_seconds
-        events = field_events(agents, start=start, end=end, rng=rng)
         # A notice per lane thread during the run-in, not measured: the
         # lane's first requests open its connections and fill the worker's
         # caches, as the run-in's field requests do for the field's workers.
         run_in_notices = notice_events(
-            agents, start=start, end=measure_from, rng=rng, noticed=noticed,
+            active, start=start, end=measure_from, rng=rng, noticed=noticed,
             interval=args.warmup_seconds / (args.threads + 1),
             count=args.threads,
         )
         notices = notice_events(
-            agents, start=measure_from, end=end,
+            active, start=measure_from, end=end,
             interval=args.notice_interval, rng=rng, noticed=noticed,
+        )
+        events = field_events(
+            active, start=start, end=end, rng=rng,
+            quiet_from=_notice_times(run_in_notices + notices),
         )
         load = Load(port=args.port, token=token, connections=args.connections)
         cpu_before, wall_before = servers_cpu(servers), time.monotonic()
@@ -399,11 +418,9 @@ async def ramp(args, env, servers, client_id, token, steps, costs) -> list:
         summary["emergency_p50_ms"] = round(percentile(delays, 0.50), 2)
         server_cpu = servers_cpu(servers) - cpu_before
         summary["server_cpu_cores"] = round(server_cpu / wall, 2)
-        machine_after = machine_cpu()
-        for name in ("machine", "postgres", "redis"):
-            summary[f"{name}_cpu_cores"] = round(
-                (machine_after[name] - machine_before[name]) / wall, 2
-            )
+        spent = machine_cpu_spent(machine_before, machine_cpu())
+        for name, seconds in spent.items():
+            summary[f"{name}_cpu_cores"] = round(seconds / wall, 2)
         answered = sum(1 for sample in load.samples if sample[2])
         summary["server_cpu_ms_per_request"] = round(
             server_cpu * 1000 / max(1, answered), 2
@@ -424,7 +441,8 @@ async def ramp(args, env, servers, client_id, token, steps, costs) -> list:
         log("step %s: %s", count, json.dumps(summary))
         if not costs and (count >= CALIBRATION_MIN_AGENTS or count == steps[-1]):
             costs.update(await cpu_calibrate(
-                args=args, server=servers[0], token=token, agents=agents
+                args=args, server=servers[0], token=token,
+                agents=[agent for agent in agents if agent[0] not in noticed],
             ))
         for failure in load.failures[:5]:
             log("failed request: %r", failure)

@@ -13,7 +13,7 @@ from django.db import close_old_connections, connection
 from django.test import RequestFactory, override_settings
 from django.test.utils import CaptureQueriesContext
 
-from agents.hotpath import AgentHotPath
+from agents.front import AgentHotPath
 from instances.models import Command
 from instances.services.commands import command_enqueue
 from spotopt.metrics import POLLS
