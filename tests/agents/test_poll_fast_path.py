@@ -52,9 +52,7 @@ def test_an_idle_poll_whose_marker_expired_reads_the_queue_once(
         owner.get(url)
 
     assert _commands(response) == []
-    tables = [query["sql"].split(" FROM ")[1].split()[0]
-              for query in expired.captured_queries]
-    assert tables == ['"instances_command"']
+    assert _tables_read(expired) == ['"instances_command"']
     assert renewed.captured_queries == []
 
 
@@ -215,9 +213,8 @@ def test_an_owner_read_by_one_worker_spares_the_others_the_query(
         response = owner.get(url)
 
     assert _commands(response) == []
-    tables = [query["sql"].split(" FROM ")[1].split()[0]
-              for query in captured.captured_queries]
-    assert tables == ['"agents_client"']  # the token, not the agent
+    # The token, not the agent.
+    assert _tables_read(captured) == ['"agents_client"']
 
 
 def test_a_shared_owner_naming_another_client_is_checked_in_the_database(
@@ -253,6 +250,10 @@ def test_a_freshly_registered_agents_first_poll_reads_only_the_token(
         response = owner.get(url)
 
     assert _commands(response) == []
-    tables = [query["sql"].split(" FROM ")[1].split()[0]
-              for query in captured.captured_queries]
-    assert tables == ['"agents_client"']  # the token, not the agent or queue
+    # The token, not the agent or its queue.
+    assert _tables_read(captured) == ['"agents_client"']
+
+
+def _tables_read(captured) -> list[str]:
+    return [query["sql"].split(" FROM ")[1].split()[0]
+            for query in captured.captured_queries]
