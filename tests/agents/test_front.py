@@ -203,6 +203,26 @@ def test_a_call_over_the_rate_limit_is_counted_once_and_refused_by_django(
     assert int(answers[2].headers["Retry-After"]) > 0
 
 
+def test_idle_polls_past_the_process_allowance_are_refused_at_the_limit(
+    front, registered, settings
+):
+    seconds_left = 60 - time.time() % 60
+    if seconds_left < 5:  # all 40 calls in one rate window
+        time.sleep(seconds_left + 0.1)
+    url = _warm_poll(front, registered)
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "agent": "40/min"}
+
+    with override_settings(
+        REST_FRAMEWORK={**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    ):
+        # The warm poll was the first call. Two (the allowance of 40/min)
+        # are counted in this process alone; the shared count must take
+        # them over when it starts, or the limit slips.
+        answers = [front.get(url).status for _ in range(40)]
+
+    assert answers == [200] * 39 + [429]
+
+
 def test_an_idle_poll_is_counted_in_the_poll_metrics(front, registered):
     url = _warm_poll(front, registered)
     counted = POLLS.labels("200")._value.get()
