@@ -132,12 +132,17 @@ def _owner_remember(key: tuple[int, int], now: float) -> None:
 
 
 def agent_owner_share(*, client_id: int, agent_id: int) -> None:
-    """Tell every process who owns the agent (registration does, so no
-    worker reads it from the database). Without the cache each reads it
-    from the database."""
+    agent_owners_share({agent_id: client_id})
+
+
+def agent_owners_share(owners: dict[int, int]) -> None:
+    """Tell every process who owns each agent (agent id -> client id), in
+    one cache call: registration does, so no worker reads it from the
+    database. Without the cache each reads it from the database."""
     cache_safely(
-        lambda: cache.set(
-            agent_owner_key(agent_id), client_id,
+        lambda: cache.set_many(
+            {agent_owner_key(agent_id): client_id
+             for agent_id, client_id in owners.items()},
             timeout=int(AGENT_OWNER_CACHE_SECONDS),
         ),
         about="agent owners",

@@ -19,11 +19,10 @@ AZS = ("us-east-1a", "us-east-1b", "us-east-1c")
 
 
 def agents_seed(*, client_id: int, first: int, count: int) -> list:
-    from django.core.cache import cache
     from django.db import connection
     from django.utils import timezone
 
-    from agents.authentication import AGENT_OWNER_CACHE_SECONDS, agent_owner_key
+    from agents.authentication import agent_owners_share
     from agents.heartbeats import heartbeat_answers_remember
     from agents.models import Agent
     from instances.models import Instance
@@ -67,10 +66,7 @@ def agents_seed(*, client_id: int, first: int, count: int) -> list:
     # As registration does: a new agent's owner and first heartbeat's answer
     # are known to every worker before it calls.
     heartbeat_answers_remember(agents)
-    cache.set_many(
-        {agent_owner_key(agent.pk): client_id for agent in agents},
-        timeout=int(AGENT_OWNER_CACHE_SECONDS),
-    )
+    agent_owners_share({agent.pk: client_id for agent in agents})
     # As autovacuum would soon after a bulk load. This machine's PostgreSQL
     # runs with autovacuum off, and with the statistics of an empty table
     # the planner took the client's index for the heartbeat's update of one

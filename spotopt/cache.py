@@ -77,13 +77,9 @@ class ThreadScript:
         self.sha = hashlib.sha1(source.encode()).hexdigest()
 
     def __call__(self, backend: RedisCache, keys: list[str], args: list):
-        pool = backend._cache._get_connection_pool(True)
-        connection = _thread_connection(pool)
-        try:
-            return self._run(connection, keys, args)
-        except BaseException:
-            _thread_connection_drop(pool)
-            raise
+        return _on_thread_connection(
+            backend, lambda connection: self._run(connection, keys, args)
+        )
 
     def _run(self, connection, keys, args):
         connection.send_command("EVALSHA", self.sha, len(keys), *keys, *args)
@@ -104,20 +100,30 @@ def cache_set_quickly(key: str, value, timeout: int) -> None:
         backend.set(key, value, timeout=timeout)
         return
 
-    pool = backend._cache._get_connection_pool(True)
-    connection = _thread_connection(pool)
-    try:
+    def exchange(connection):
         connection.send_command(
             "SET", backend.make_key(key), backend._cache._serializer.dumps(value),
             "EX", int(timeout),
         )
-        connection.read_response()
-    except BaseException:
-        _thread_connection_drop(pool)
-        raise
+        return connection.read_response()
+
+    _on_thread_connection(backend, exchange)
 
 
 _threads = threading.local()
+
+
+def _on_thread_connection(backend: RedisCache, exchange):
+    """Run `exchange(connection)` on this thread's own connection to the
+    backend's Redis; a connection that fails is dropped, the next call
+    makes a new one."""
+    pool = backend._cache._get_connection_pool(True)
+    connection = _thread_connection(pool)
+    try:
+        return exchange(connection)
+    except BaseException:
+        _thread_connection_drop(pool)
+        raise
 
 
 def _thread_connection(pool):
